@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The test command: installs and builds (deploy/setup.sh), lints the API with buf, runs every
+# ctest suite, then the unit and integration suites again under ASan + UBSan (build-asan/).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$repo/deploy/setup.sh"
+
+echo "== buf lint"
+(cd "$repo" && tests/node_modules/.bin/buf lint)
+
+echo "== ctest (build/)"
+ctest --test-dir "$repo/build" --output-on-failure --timeout 600 -j2
+
+echo "== ctest under ASan+UBSan (build-asan/)"
+export CCACHE_BASEDIR="$repo" CCACHE_NOHASHDIR=1
+cmake -S "$repo" -B "$repo/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DPARTNER_SANITIZE=ON -DPARTNER_BUILD_BENCH=OFF >/dev/null
+cmake --build "$repo/build-asan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir "$repo/build-asan" --output-on-failure --timeout 900 -j2 -L 'unit|integration'
