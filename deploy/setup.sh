@@ -21,8 +21,12 @@ packages=(
 if [[ "$with_tests" == ON ]]; then
   packages+=(
     libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
-    python3 python3-grpcio python3-protobuf nodejs npm openssl
+    python3 python3-grpcio python3-protobuf openssl
   )
+  # Node may come from another distribution (whose nodejs bundles npm and conflicts with Debian's
+  # npm package): only install Debian's when the commands are missing.
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
   # Any kubectl with kustomize will do; Debian's comes with kubernetes-client.
   command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 fi
