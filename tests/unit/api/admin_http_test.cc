@@ -1,0 +1,61 @@
+#include "server/api/admin_http.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace partner::api {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+std::string Get(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: x\r\n\r\n";
+  (void)!::write(fd, request.data(), request.size());
+  std::string response;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof(buf))) > 0) response.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return response;
+}
+
+TEST(AdminHttpTest, ServesMetricsHealthAndReadiness) {
+  Metrics metrics;
+  metrics.RpcStarted("AssignRole");
+  metrics.RpcFinished("AssignRole", "OK", absl::Milliseconds(30));
+  metrics.AddCollector([] { return std::string("partner_gateway_upstream_calls_total 7\n"); });
+  absl::StatusOr<std::unique_ptr<AdminHttpServer>> server = AdminHttpServer::Start("127.0.0.1:0", &metrics);
+  ASSERT_THAT(server.status(), partner::testing::IsOk());
+  const int port = (*server)->port();
+  ASSERT_GT(port, 0);
+  const std::string body = Get(port, "/metrics");
+  EXPECT_THAT(body, StartsWith("HTTP/1.0 200") );
+  EXPECT_THAT(body, HasSubstr("partner_gateway_rpcs_total{method=\"AssignRole\",code=\"OK\"} 1"));
+  EXPECT_THAT(body, HasSubstr("partner_gateway_rpc_latency_seconds_bucket{method=\"AssignRole\",le=\"0.05\"} 1"));
+  EXPECT_THAT(body, HasSubstr("partner_gateway_rpc_latency_seconds_bucket{method=\"AssignRole\",le=\"0.025\"} 0"));
+  EXPECT_THAT(body, HasSubstr("partner_gateway_upstream_calls_total 7"));
+  EXPECT_THAT(Get(port, "/healthz"), StartsWith("HTTP/1.0 200"));
+  EXPECT_THAT(Get(port, "/readyz"), StartsWith("HTTP/1.0 503"));
+  (*server)->SetReady(true);
+  EXPECT_THAT(Get(port, "/readyz"), StartsWith("HTTP/1.0 200"));
+  EXPECT_THAT(Get(port, "/nope"), StartsWith("HTTP/1.0 404"));
+}
+
+}  // namespace
+}  // namespace partner::api
