@@ -84,6 +84,18 @@ TEST(ConfigTest, ExamplePublicCloudConfigParsesAndValidatesOnceItsFilesExist) {
   EXPECT_THAT(ValidateConfig(*config, {}), IsOk());
 }
 
+TEST(ConfigTest, SovereignExamplesParseAndSelectTheirCloud) {
+  for (const auto& [file, arm] : std::vector<std::pair<std::string, std::string>>{
+           {"us-government", "https://management.usgovcloudapi.net"},
+           {"china", "https://management.chinacloudapi.cn"}}) {
+    absl::StatusOr<v1::GatewayConfig> config =
+        LoadConfigFile(std::string(PARTNER_SOURCE_DIR) + "/deploy/config/" + file + ".textproto");
+    ASSERT_THAT(config.status(), IsOk()) << file;
+    ApplyDefaults(*config);
+    EXPECT_EQ(config->upstreams().arm_url(), arm);
+  }
+}
+
 TEST(ConfigTest, InlineSecretIsRefusedNamingTheField) {
   absl::StatusOr<v1::GatewayConfig> config = ParseConfigText(
       R"pb(credential { client_secret: "hunter2" })pb");
