@@ -1,0 +1,287 @@
+#include "server/api/access_service.h"
+
+#include <deque>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "server/api/request_validation.h"
+#include "server/ops/naming.h"
+
+namespace partner::api {
+namespace {
+
+std::string PrincipalText(const v1::Principal& p) {
+  return p.has_user_principal_name() ? p.user_principal_name() : p.object_id();
+}
+
+std::string RoleText(const v1::RoleRef& r) {
+  return r.has_role_name() ? r.role_name() : r.role_definition_id();
+}
+
+AuditRecord AssignAudit(const v1::AssignRoleRequest& request) {
+  AuditRecord audit;
+  audit.customer_id = request.customer_id();
+  audit.scope = ops::ScopeFor(request.azure_subscription_id(), request.resource_group());
+  audit.principal = PrincipalText(request.principal());
+  audit.role = RoleText(request.role());
+  audit.validate_only = request.validate_only();
+  return audit;
+}
+
+std::string DescribeAssign(const v1::AssignRoleResponse& r) {
+  return absl::StrCat(r.already_existed() ? "already_existed " : "created ",
+                      r.role_assignment().role_assignment_id());
+}
+
+// One BatchAssignRoles call: results are queued as items finish and written one at a time.
+class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResponse>, public CallBase {
+ public:
+  BatchCall(const ServiceDeps& deps, grpc::CallbackServerContext* context,
+            const v1::BatchAssignRolesRequest& request)
+      : CallBase(deps, context, "BatchAssignRoles") {
+    deps_.metrics->RpcStarted(method_);
+    context_->AddInitialMetadata("x-correlation-id", ctx_.correlation_id);
+    if (absl::Status s = Admit(ValidateRequest(request), auth::Permission::kAccessWrite, ""); !s.ok()) {
+      FinishNow(s);
+      return;
+    }
+    std::vector<ops::BatchItem> items;
+    for (int i = 0; i < request.items_size(); ++i) {
+      const v1::AssignRoleRequest& item = request.items(i);
+      absl::Status admitted = ValidateAssignRole(item, absl::StrCat("items[", i, "]."));
+      if (admitted.ok()) {
+        admitted = auth::CallerPolicy::Authorize(caller_, auth::Permission::kAccessWrite, item.customer_id());
+        if (!admitted.ok()) AuditItem(item, admitted, nullptr);
+      }
+      if (!admitted.ok()) {
+        Enqueue(i, admitted);
+        continue;
+      }
+      items_by_index_[i] = item;
+      items.push_back({i, item});
+    }
+    deps_.operations->BatchAssignRoles(
+        ctx_, std::move(items),
+        [this](int index, absl::StatusOr<v1::AssignRoleResponse> result) { OnItem(index, std::move(result)); },
+        [this](v1::BatchAssignRolesSummary summary) { OnSummary(summary); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = false;
+      if (!ok) {
+        broken_ = true;
+        queue_.clear();
+      }
+    }
+    Pump();
+  }
+  void OnCancel() override { ctx_.cancel->Cancel(); }
+  void OnDone() override { delete this; }
+
+ private:
+  void AuditItem(const v1::AssignRoleRequest& item, const absl::Status& status,
+                 const v1::AssignRoleResponse* response) {
+    audit_ = AssignAudit(item);
+    const std::string detail = response != nullptr ? DescribeAssign(*response) : std::string(status.message());
+    (void)WriteAudit(status.ok() ? "OK" : absl::StatusCodeToString(status.code()), detail, status);
+    audit_.reset();
+  }
+
+  void OnItem(int index, absl::StatusOr<v1::AssignRoleResponse> result) {
+    absl::Status status = result.status();
+    {
+      audit_ = AssignAudit(items_by_index_[index]);
+      const std::string detail = result.ok() ? DescribeAssign(*result) : std::string(status.message());
+      absl::Status audited = WriteAudit(result.ok() ? "OK" : absl::StatusCodeToString(status.code()),
+                                        detail, status);
+      audit_.reset();
+      if (result.ok() && !audited.ok()) status = audited;
+    }
+    if (!status.ok()) {
+      Enqueue(index, status);
+      return;
+    }
+    v1::BatchAssignRolesResponse message;
+    v1::BatchAssignRoleResult* item = message.mutable_item();
+    item->set_index(index);
+    *item->mutable_response() = *std::move(result);
+    {
+      absl::MutexLock lock(&mu_);
+      if (item->response().already_existed()) {
+        totals_.set_already_existed(totals_.already_existed() + 1);
+      } else {
+        totals_.set_created(totals_.created() + 1);
+      }
+      queue_.push_back(std::move(message));
+    }
+    Pump();
+  }
+
+  void Enqueue(int index, const absl::Status& status) {
+    v1::BatchAssignRolesResponse message;
+    v1::BatchAssignRoleResult* item = message.mutable_item();
+    item->set_index(index);
+    item->set_error_code(static_cast<int>(status.code()));
+    item->set_error_message(std::string(status.message()));
+    item->set_error_reason(v1::ErrorReason_Name(ReasonFor(status)));
+    {
+      absl::MutexLock lock(&mu_);
+      totals_.set_failed(totals_.failed() + 1);
+      queue_.push_back(std::move(message));
+    }
+    Pump();
+  }
+
+  void OnSummary(const v1::BatchAssignRolesSummary& summary) {
+    {
+      absl::MutexLock lock(&mu_);
+      // Counted from the results actually sent, so failures found here (validation,
+      // permissions, audit) are included; only not_started comes from the operation.
+      v1::BatchAssignRolesResponse message;
+      *message.mutable_summary() = totals_;
+      message.mutable_summary()->set_not_started(summary.not_started());
+      if (!broken_) queue_.push_back(std::move(message));
+      summary_queued_ = true;
+    }
+    Pump();
+  }
+
+  // Starts the next write, or finishes once the summary is out. Runs outside the lock because
+  // gRPC may call back into the reactor.
+  void Pump() {
+    v1::BatchAssignRolesResponse* next = nullptr;
+    bool finish = false;
+    bool ok = true;
+    {
+      absl::MutexLock lock(&mu_);
+      if (finished_ || writing_) return;
+      if (!queue_.empty()) {
+        current_ = std::move(queue_.front());
+        queue_.pop_front();
+        writing_ = true;
+        next = &current_;
+      } else if (summary_queued_) {
+        finished_ = true;
+        finish = true;
+        ok = !broken_;
+      }
+    }
+    if (next != nullptr) {
+      StartWrite(next);
+    } else if (finish) {
+      FinishNow(ok ? absl::OkStatus() : absl::CancelledError("the call was cancelled"));
+    }
+  }
+
+  void FinishNow(const absl::Status& status) {
+    deps_.metrics->RpcFinished(method_, absl::StatusCodeToString(status.code()), absl::Now() - start_);
+    Finish(ToGrpcStatus(status, ctx_.correlation_id));
+  }
+
+  std::map<int, v1::AssignRoleRequest> items_by_index_;
+  absl::Mutex mu_;
+  std::deque<v1::BatchAssignRolesResponse> queue_ ABSL_GUARDED_BY(mu_);
+  v1::BatchAssignRolesResponse current_;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  bool summary_queued_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  v1::BatchAssignRolesSummary totals_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AccessServiceImpl::ListRoleDefinitions(
+    grpc::CallbackServerContext* context, const v1::ListRoleDefinitionsRequest* request,
+    v1::ListRoleDefinitionsResponse* response) {
+  auto* call = new UnaryCall<v1::ListRoleDefinitionsResponse>(deps_, context, "ListRoleDefinitions", response);
+  if (absl::Status s = call->Admit(ValidateRequest(*request), auth::Permission::kAccessRead,
+                                   request->customer_id());
+      !s.ok()) {
+    call->Fail(s);
+    return call;
+  }
+  deps_.operations->ListRoleDefinitions(call->ctx(), *request, call->Completion());
+  return call;
+}
+
+grpc::ServerUnaryReactor* AccessServiceImpl::AssignRole(grpc::CallbackServerContext* context,
+                                                        const v1::AssignRoleRequest* request,
+                                                        v1::AssignRoleResponse* response) {
+  auto* call = new UnaryCall<v1::AssignRoleResponse>(deps_, context, "AssignRole", response);
+  call->SetAudit(AssignAudit(*request));
+  if (absl::Status s = call->Admit(ValidateAssignRole(*request), auth::Permission::kAccessWrite,
+                                   request->customer_id());
+      !s.ok()) {
+    call->Fail(s);
+    return call;
+  }
+  if (!call->BeginMutation()) return call;
+  deps_.operations->AssignRole(call->ctx(), *request, call->Completion(DescribeAssign));
+  return call;
+}
+
+grpc::ServerUnaryReactor* AccessServiceImpl::ListRoleAssignments(
+    grpc::CallbackServerContext* context, const v1::ListRoleAssignmentsRequest* request,
+    v1::ListRoleAssignmentsResponse* response) {
+  auto* call = new UnaryCall<v1::ListRoleAssignmentsResponse>(deps_, context, "ListRoleAssignments", response);
+  if (absl::Status s = call->Admit(ValidateRequest(*request), auth::Permission::kAccessRead,
+                                   request->customer_id());
+      !s.ok()) {
+    call->Fail(s);
+    return call;
+  }
+  const std::string binding = absl::StrCat(
+      "ListRoleAssignments\n", absl::AsciiStrToLower(request->customer_id()), "\n",
+      ops::ScopeFor(request->azure_subscription_id(), absl::AsciiStrToLower(request->resource_group())),
+      "\n", request->principal().id_case(), "\n",
+      absl::AsciiStrToLower(PrincipalText(request->principal())));
+  v1::ListRoleAssignmentsRequest op_request = *request;
+  if (absl::Status s = DecodePageToken(*deps_.page_tokens, binding, op_request); !s.ok()) {
+    call->Fail(s);
+    return call;
+  }
+  deps_.operations->ListRoleAssignments(call->ctx(), std::move(op_request),
+                                 WithPageToken(call->Completion(), deps_.page_tokens, binding));
+  return call;
+}
+
+grpc::ServerUnaryReactor* AccessServiceImpl::RevokeRole(grpc::CallbackServerContext* context,
+                                                        const v1::RevokeRoleRequest* request,
+                                                        v1::RevokeRoleResponse* response) {
+  auto* call = new UnaryCall<v1::RevokeRoleResponse>(deps_, context, "RevokeRole", response);
+  AuditRecord audit;
+  audit.customer_id = request->customer_id();
+  audit.validate_only = request->validate_only();
+  if (request->has_triple()) {
+    audit.scope = ops::ScopeFor(request->triple().azure_subscription_id(), request->triple().resource_group());
+    audit.principal = PrincipalText(request->triple().principal());
+    audit.role = RoleText(request->triple().role());
+  } else {
+    audit.scope = request->role_assignment_id();
+  }
+  call->SetAudit(std::move(audit));
+  if (absl::Status s = call->Admit(ValidateRequest(*request), auth::Permission::kAccessWrite,
+                                   request->customer_id());
+      !s.ok()) {
+    call->Fail(s);
+    return call;
+  }
+  if (!call->BeginMutation()) return call;
+  deps_.operations->RevokeRole(call->ctx(), *request, call->Completion([](const v1::RevokeRoleResponse& r) {
+    return r.already_absent() ? std::string("already_absent")
+                              : absl::StrCat("removed ", r.role_assignment().role_assignment_id());
+  }));
+  return call;
+}
+
+grpc::ServerWriteReactor<v1::BatchAssignRolesResponse>* AccessServiceImpl::BatchAssignRoles(
+    grpc::CallbackServerContext* context, const v1::BatchAssignRolesRequest* request) {
+  return new BatchCall(deps_, context, *request);
+}
+
+}  // namespace partner::api

@@ -1,0 +1,127 @@
+#include "server/api/rpc_support.h"
+
+#include <grpcpp/security/auth_context.h>
+#include <openssl/rand.h>
+
+#include <cstdio>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "server/ops/error_reason.h"
+
+namespace partner::api {
+namespace {
+
+std::optional<std::string> Metadata(const grpc::CallbackServerContext& context, absl::string_view key) {
+  const auto& md = context.client_metadata();
+  auto it = md.find(grpc::string_ref(key.data(), key.size()));
+  if (it == md.end()) return std::nullopt;
+  return std::string(it->second.data(), it->second.size());
+}
+
+bool IsPlainId(absl::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string NewRequestId() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof(b)) != 1) {
+    // Uniqueness, not secrecy, is what a request id needs; time and address suffice then.
+    const uint64_t t = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(t >> (8 * i));
+    const auto p = reinterpret_cast<uintptr_t>(&b);
+    for (int i = 0; i < 8; ++i) b[8 + i] = static_cast<unsigned char>(p >> (8 * i));
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+  return absl::StrFormat("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
+                         b[12], b[13], b[14], b[15]);
+}
+
+auth::PresentedCredentials PresentedFrom(const grpc::CallbackServerContext& context) {
+  auth::PresentedCredentials presented;
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  if (auth != nullptr && auth->IsPeerAuthenticated()) {
+    for (const char* property : {"peer_spiffe_id", "peer_uri", "peer_dns", "x509_subject_alternative_name"}) {
+      for (const grpc::string_ref& value : auth->FindPropertyValues(property)) {
+        presented.certificate_identities.emplace_back(value.data(), value.size());
+      }
+    }
+  }
+  presented.authorization = Metadata(context, "authorization");
+  presented.forwarded_client_cert = Metadata(context, "x-forwarded-client-cert");
+  return presented;
+}
+
+ops::OpContext MakeOpContext(const grpc::CallbackServerContext& context, absl::Duration default_deadline) {
+  ops::OpContext ctx;
+  const absl::Time now = absl::Now();
+  const absl::Time fallback = now + default_deadline;
+  const absl::Time caller = absl::FromChrono(context.deadline());
+  ctx.deadline = caller < fallback ? caller : fallback;
+  std::optional<std::string> correlation = Metadata(context, "x-correlation-id");
+  ctx.correlation_id = correlation.has_value() && IsPlainId(*correlation) ? *correlation : NewRequestId();
+  return ctx;
+}
+
+CallBase::CallBase(const ServiceDeps& deps, grpc::CallbackServerContext* context, absl::string_view method)
+    : deps_(deps),
+      context_(context),
+      method_(method),
+      start_(absl::Now()),
+      request_id_(NewRequestId()),
+      ctx_(MakeOpContext(*context, deps.default_deadline)) {}
+
+absl::Status CallBase::Admit(const absl::Status& validation, auth::Permission permission,
+                             absl::string_view customer_id) {
+  absl::StatusOr<auth::CallerIdentity> caller = deps_.callers->Authenticate(PresentedFrom(*context_));
+  if (!caller.ok()) {
+    if (audit_.has_value()) {
+      caller_.name = "unauthenticated";
+      (void)WriteAudit(absl::StatusCodeToString(caller.status().code()), caller.status().message(),
+                       caller.status());
+    }
+    return caller.status();
+  }
+  caller_ = *std::move(caller);
+  if (!validation.ok()) return validation;
+  absl::Status allowed = auth::CallerPolicy::Authorize(caller_, permission, customer_id);
+  if (!allowed.ok() && audit_.has_value()) {
+    // The denial is what gets recorded; an audit failure cannot make it more denied.
+    (void)WriteAudit(absl::StatusCodeToString(allowed.code()), allowed.message(), allowed);
+  }
+  return allowed;
+}
+
+absl::Status CallBase::WriteAudit(absl::string_view outcome, absl::string_view detail,
+                                  const absl::Status& result) {
+  AuditRecord record = *audit_;
+  record.time = absl::Now();
+  record.caller = caller_.name;
+  record.method = method_;
+  record.request_id = request_id_;
+  record.correlation_id = ctx_.correlation_id;
+  record.outcome = std::string(outcome);
+  record.detail = std::string(detail);
+  const std::map<std::string, std::string> upstream = ops::GetUpstreamDetails(result);
+  if (auto it = upstream.find("upstreamRequestId"); it != upstream.end()) record.upstream_request_id = it->second;
+  absl::Status written = deps_.audit->Append(record);
+  if (!written.ok()) {
+    // Never silently dropped: the record goes to stderr with the reason it missed the log.
+    std::fprintf(stderr, "partner-gateway: audit write failed (%s): %s\n",
+                 std::string(written.message()).c_str(), FormatAuditRecord(record).c_str());
+  }
+  return written;
+}
+
+}  // namespace partner::api

@@ -1,0 +1,361 @@
+// The three services through a real in-process gRPC server on 127.0.0.1:0 over fake operations.
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+#include "server/api/access_service.h"
+#include "server/api/customer_service.h"
+#include "server/api/subscription_service.h"
+#include "tests/testing/status_matchers.h"
+
+namespace partner::api {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::UnorderedElementsAre;
+
+constexpr char kCustomer[] = "3f2c1d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
+constexpr char kOtherCustomer[] = "11111111-2222-4333-8444-555555555555";
+constexpr char kSub[] = "a1b2c3d4-0000-4000-8000-000000000001";
+
+// Canned results per method; records what it was asked. Completes synchronously.
+class FakeOperations final : public ops::Operations {
+ public:
+  absl::StatusOr<v1::ListCustomersResponse> list_customers = v1::ListCustomersResponse();
+  absl::StatusOr<v1::GetCustomerResponse> get_customer = v1::GetCustomerResponse();
+  absl::StatusOr<v1::AssignRoleResponse> assign_role = v1::AssignRoleResponse();
+  std::vector<std::string> calls;
+  std::vector<std::string> page_tokens_seen;
+  absl::Time last_deadline;
+
+  template <class T>
+  void Answer(const char* name, const ops::OpContext& ctx, absl::StatusOr<T> value, ops::Done<T>& done) {
+    calls.push_back(name);
+    last_deadline = ctx.deadline;
+    done(std::move(value));
+  }
+
+  void ListCustomers(ops::OpContext ctx, v1::ListCustomersRequest r, ops::Done<v1::ListCustomersResponse> done) override {
+    page_tokens_seen.push_back(r.page_token());
+    Answer("ListCustomers", ctx, list_customers, done);
+  }
+  void GetCustomer(ops::OpContext ctx, v1::GetCustomerRequest, ops::Done<v1::GetCustomerResponse> done) override {
+    Answer("GetCustomer", ctx, get_customer, done);
+  }
+  void ListCustomerUsers(ops::OpContext ctx, v1::ListCustomerUsersRequest, ops::Done<v1::ListCustomerUsersResponse> done) override {
+    Answer("ListCustomerUsers", ctx, absl::StatusOr<v1::ListCustomerUsersResponse>(), done);
+  }
+  void CreateCustomerUser(ops::OpContext ctx, v1::CreateCustomerUserRequest, ops::Done<v1::CreateCustomerUserResponse> done) override {
+    Answer("CreateCustomerUser", ctx, absl::StatusOr<v1::CreateCustomerUserResponse>(), done);
+  }
+  void ListSubscriptions(ops::OpContext ctx, v1::ListSubscriptionsRequest, ops::Done<v1::ListSubscriptionsResponse> done) override {
+    Answer("ListSubscriptions", ctx, absl::StatusOr<v1::ListSubscriptionsResponse>(), done);
+  }
+  void GetSubscription(ops::OpContext ctx, v1::GetSubscriptionRequest, ops::Done<v1::GetSubscriptionResponse> done) override {
+    Answer("GetSubscription", ctx, absl::StatusOr<v1::GetSubscriptionResponse>(), done);
+  }
+  void ListAzureSubscriptions(ops::OpContext ctx, v1::ListAzureSubscriptionsRequest, ops::Done<v1::ListAzureSubscriptionsResponse> done) override {
+    Answer("ListAzureSubscriptions", ctx, absl::StatusOr<v1::ListAzureSubscriptionsResponse>(), done);
+  }
+  void ListRoleDefinitions(ops::OpContext ctx, v1::ListRoleDefinitionsRequest, ops::Done<v1::ListRoleDefinitionsResponse> done) override {
+    Answer("ListRoleDefinitions", ctx, absl::StatusOr<v1::ListRoleDefinitionsResponse>(), done);
+  }
+  void AssignRole(ops::OpContext ctx, v1::AssignRoleRequest, ops::Done<v1::AssignRoleResponse> done) override {
+    Answer("AssignRole", ctx, assign_role, done);
+  }
+  void ListRoleAssignments(ops::OpContext ctx, v1::ListRoleAssignmentsRequest, ops::Done<v1::ListRoleAssignmentsResponse> done) override {
+    Answer("ListRoleAssignments", ctx, absl::StatusOr<v1::ListRoleAssignmentsResponse>(), done);
+  }
+  void RevokeRole(ops::OpContext ctx, v1::RevokeRoleRequest, ops::Done<v1::RevokeRoleResponse> done) override {
+    Answer("RevokeRole", ctx, absl::StatusOr<v1::RevokeRoleResponse>(), done);
+  }
+  void BatchAssignRoles(ops::OpContext, std::vector<ops::BatchItem> items, BatchResultCallback on_result,
+                        absl::AnyInvocable<void(v1::BatchAssignRolesSummary)> done) override {
+    calls.push_back("BatchAssignRoles");
+    // From another thread, as the real operations complete on the event loop.
+    std::thread([items = std::move(items), on_result = std::move(on_result), done = std::move(done)]() mutable {
+      for (const ops::BatchItem& item : items) {
+        if (item.request.description() == "fail") {
+          on_result(item.index, absl::NotFoundError("principal missing"));
+        } else {
+          v1::AssignRoleResponse r;
+          r.set_already_existed(item.request.description() == "existing");
+          r.mutable_role_assignment()->set_name(absl::StrCat("n", item.index));
+          on_result(item.index, r);
+        }
+      }
+      done(v1::BatchAssignRolesSummary());
+    }).detach();
+  }
+};
+
+class MemoryAuditLog final : public AuditLog {
+ public:
+  absl::Status Append(const AuditRecord& record) override {
+    absl::MutexLock lock(&mu);
+    if (!fail.ok()) return fail;
+    records.push_back(record);
+    return absl::OkStatus();
+  }
+  absl::Mutex mu;
+  std::vector<AuditRecord> records;
+  absl::Status fail;
+};
+
+class ServicesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config::v1::CallerPolicy policy;
+    config::v1::Caller* admin = policy.add_callers();
+    admin->set_name("admin");
+    admin->add_permissions("*");
+    admin->add_bearer_token_sha256(auth::Sha256Hex("admin-token"));
+    config::v1::Caller* reader = policy.add_callers();
+    reader->set_name("reader");
+    reader->add_permissions("customers.read");
+    reader->add_permissions("access.read");
+    reader->add_bearer_token_sha256(auth::Sha256Hex("reader-token"));
+    config::v1::Caller* scoped = policy.add_callers();
+    scoped->set_name("scoped");
+    scoped->add_permissions("access.write");
+    scoped->add_customer_allowlist(kCustomer);
+    scoped->add_bearer_token_sha256(auth::Sha256Hex("scoped-token"));
+    ServiceDeps deps;
+    deps.operations = &ops_;
+    deps.callers = *auth::CallerPolicy::Create(policy);
+    deps.audit = &audit_;
+    deps.page_tokens = &codec_;
+    deps.metrics = &metrics_;
+    customers_ = std::make_unique<CustomerServiceImpl>(deps);
+    subscriptions_ = std::make_unique<SubscriptionServiceImpl>(deps);
+    access_ = std::make_unique<AccessServiceImpl>(deps);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(customers_.get());
+    builder.RegisterService(subscriptions_.get());
+    builder.RegisterService(access_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    customer_stub_ = v1::CustomerService::NewStub(channel);
+    access_stub_ = v1::AccessService::NewStub(channel);
+  }
+  void TearDown() override { server_->Shutdown(); }
+
+  static std::unique_ptr<grpc::ClientContext> As(const std::string& token) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return context;
+  }
+
+  static google::rpc::ErrorInfo InfoOf(const grpc::Status& status) {
+    google::rpc::Status details;
+    google::rpc::ErrorInfo info;
+    EXPECT_TRUE(details.ParseFromString(status.error_details()));
+    for (const auto& any : details.details()) {
+      if (any.UnpackTo(&info)) return info;
+    }
+    ADD_FAILURE() << "no ErrorInfo";
+    return info;
+  }
+
+  FakeOperations ops_;
+  MemoryAuditLog audit_;
+  PageTokenCodec codec_{std::string(32, 'k')};
+  Metrics metrics_;
+  std::unique_ptr<CustomerServiceImpl> customers_;
+  std::unique_ptr<SubscriptionServiceImpl> subscriptions_;
+  std::unique_ptr<AccessServiceImpl> access_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::CustomerService::Stub> customer_stub_;
+  std::unique_ptr<v1::AccessService::Stub> access_stub_;
+};
+
+TEST_F(ServicesTest, GetCustomerReturnsTheOperationsResult) {
+  ops_.get_customer->mutable_customer()->set_company_name("Fabrikam");
+  v1::GetCustomerRequest request;
+  request.set_customer_id(kCustomer);
+  v1::GetCustomerResponse response;
+  auto context = As("reader-token");
+  context->AddMetadata("x-correlation-id", "corr-123");
+  grpc::Status status = customer_stub_->GetCustomer(context.get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.customer().company_name(), "Fabrikam");
+  auto echoed = context->GetServerInitialMetadata().find("x-correlation-id");
+  ASSERT_NE(echoed, context->GetServerInitialMetadata().end());
+  EXPECT_EQ(std::string(echoed->second.data(), echoed->second.size()), "corr-123");
+}
+
+TEST_F(ServicesTest, BadInputIsInvalidArgumentWithDetailsAndNoOperation) {
+  v1::GetCustomerRequest request;
+  request.set_customer_id("../../customers");
+  v1::GetCustomerResponse response;
+  auto context = As("reader-token");
+  context->AddMetadata("x-correlation-id", "corr-9");
+  grpc::Status status = customer_stub_->GetCustomer(context.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  google::rpc::ErrorInfo info = InfoOf(status);
+  EXPECT_EQ(info.domain(), "partner-gateway.v1");
+  EXPECT_EQ(info.reason(), "ERROR_REASON_INVALID_FIELD");
+  EXPECT_EQ(info.metadata().at("field"), "customer_id");
+  EXPECT_EQ(info.metadata().at("correlationId"), "corr-9");
+  EXPECT_TRUE(ops_.calls.empty());
+}
+
+TEST_F(ServicesTest, UnauthenticatedAndUnauthorizedCallers) {
+  v1::GetCustomerRequest request;
+  request.set_customer_id(kCustomer);
+  v1::GetCustomerResponse response;
+  grpc::Status status = customer_stub_->GetCustomer(As("").get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(InfoOf(status).reason(), "ERROR_REASON_UNAUTHENTICATED");
+
+  v1::AssignRoleRequest assign;
+  assign.set_customer_id(kCustomer);
+  assign.set_azure_subscription_id(kSub);
+  assign.mutable_principal()->set_object_id(kSub);
+  assign.mutable_role()->set_role_name("Reader");
+  v1::AssignRoleResponse assigned;
+  status = access_stub_->AssignRole(As("reader-token").get(), assign, &assigned);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(InfoOf(status).reason(), "ERROR_REASON_CALLER_NOT_PERMITTED");
+  assign.set_customer_id(kOtherCustomer);
+  status = access_stub_->AssignRole(As("scoped-token").get(), assign, &assigned);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(ops_.calls.empty());
+  // Both denied mutations are in the audit log.
+  ASSERT_EQ(audit_.records.size(), 2u);
+  EXPECT_EQ(audit_.records[0].caller, "reader");
+  EXPECT_EQ(audit_.records[0].outcome, "PERMISSION_DENIED");
+  EXPECT_EQ(audit_.records[1].caller, "scoped");
+}
+
+TEST_F(ServicesTest, AssignRoleIsAuditedBeforeAndAfterAndFailsClosed) {
+  ops_.assign_role->mutable_role_assignment()->set_role_assignment_id("/subscriptions/x/ra");
+  v1::AssignRoleRequest assign;
+  assign.set_customer_id(kCustomer);
+  assign.set_azure_subscription_id(kSub);
+  assign.mutable_principal()->set_user_principal_name("mila@fabrikam.com");
+  assign.mutable_role()->set_role_name("Reader");
+  v1::AssignRoleResponse assigned;
+  grpc::Status status = access_stub_->AssignRole(As("scoped-token").get(), assign, &assigned);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(audit_.records.size(), 2u);
+  EXPECT_EQ(audit_.records[0].outcome, "STARTED");
+  EXPECT_EQ(audit_.records[1].outcome, "OK");
+  EXPECT_EQ(audit_.records[1].principal, "mila@fabrikam.com");
+  EXPECT_EQ(audit_.records[1].scope, std::string("/subscriptions/") + kSub);
+  EXPECT_THAT(audit_.records[1].detail, HasSubstr("/subscriptions/x/ra"));
+  EXPECT_FALSE(audit_.records[1].request_id.empty());
+
+  audit_.fail = absl::UnavailableError("disk full");
+  ops_.calls.clear();
+  status = access_stub_->AssignRole(As("scoped-token").get(), assign, &assigned);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(ops_.calls.empty()) << "nothing may change when the audit log is down";
+}
+
+TEST_F(ServicesTest, OperationErrorsMapToCodesAndReasons) {
+  ops_.get_customer = absl::NotFoundError("customer 3f2c... not found");
+  v1::GetCustomerRequest request;
+  request.set_customer_id(kCustomer);
+  v1::GetCustomerResponse response;
+  grpc::Status status = customer_stub_->GetCustomer(As("admin-token").get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(InfoOf(status).reason(), "ERROR_REASON_NOT_FOUND");
+}
+
+TEST_F(ServicesTest, PageTokensAreOpaqueBoundAndTamperProof) {
+  ops_.list_customers->set_next_page_token("upstream-continuation");
+  v1::ListCustomersRequest request;
+  request.set_company_name_prefix("Fab");
+  v1::ListCustomersResponse page;
+  ASSERT_TRUE(customer_stub_->ListCustomers(As("reader-token").get(), request, &page).ok());
+  const std::string token = page.next_page_token();
+  EXPECT_NE(token, "upstream-continuation");
+  EXPECT_FALSE(token.empty());
+
+  request.set_page_token(token);
+  ASSERT_TRUE(customer_stub_->ListCustomers(As("reader-token").get(), request, &page).ok());
+  EXPECT_THAT(ops_.page_tokens_seen, ElementsAre("", "upstream-continuation"));
+
+  v1::ListCustomersRequest other = request;
+  other.set_company_name_prefix("Contoso");
+  grpc::Status status = customer_stub_->ListCustomers(As("reader-token").get(), other, &page);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(InfoOf(status).reason(), "ERROR_REASON_INVALID_PAGE_TOKEN");
+  std::string tampered = token;
+  tampered[5] = tampered[5] == 'a' ? 'b' : 'a';
+  request.set_page_token(tampered);
+  status = customer_stub_->ListCustomers(As("reader-token").get(), request, &page);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(ops_.page_tokens_seen.size(), 2u);
+}
+
+TEST_F(ServicesTest, BatchStreamsOneResultPerItemThenTheSummary) {
+  v1::BatchAssignRolesRequest request;
+  for (const char* description : {"", "existing", "fail", "invalid", "other-customer"}) {
+    v1::AssignRoleRequest* item = request.add_items();
+    item->set_customer_id(std::string(description) == "other-customer" ? kOtherCustomer : kCustomer);
+    item->set_azure_subscription_id(std::string(description) == "invalid" ? "nope" : kSub);
+    item->mutable_principal()->set_object_id(kSub);
+    item->mutable_role()->set_role_name("Reader");
+    item->set_description(description);
+  }
+  auto context = As("scoped-token");
+  auto reader = access_stub_->BatchAssignRoles(context.get(), request);
+  std::map<int, v1::BatchAssignRoleResult> results;
+  v1::BatchAssignRolesSummary summary;
+  int summaries = 0;
+  v1::BatchAssignRolesResponse message;
+  while (reader->Read(&message)) {
+    if (message.has_item()) {
+      results[message.item().index()] = message.item();
+    } else {
+      summary = message.summary();
+      ++summaries;
+    }
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(summaries, 1);
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_EQ(results[0].error_code(), 0);
+  EXPECT_FALSE(results[0].response().already_existed());
+  EXPECT_TRUE(results[1].response().already_existed());
+  EXPECT_EQ(results[2].error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  EXPECT_EQ(results[3].error_code(), static_cast<int>(grpc::StatusCode::INVALID_ARGUMENT));
+  EXPECT_THAT(results[3].error_message(), HasSubstr("items[3].azure_subscription_id"));
+  EXPECT_EQ(results[3].error_reason(), "ERROR_REASON_INVALID_FIELD");
+  EXPECT_EQ(results[4].error_code(), static_cast<int>(grpc::StatusCode::PERMISSION_DENIED));
+  EXPECT_EQ(summary.created(), 1);
+  EXPECT_EQ(summary.already_existed(), 1);
+  EXPECT_EQ(summary.failed(), 3);
+  EXPECT_EQ(summary.not_started(), 0);
+}
+
+TEST_F(ServicesTest, EmptyBatchIsInvalidArgument) {
+  auto context = As("scoped-token");
+  auto reader = access_stub_->BatchAssignRoles(context.get(), v1::BatchAssignRolesRequest());
+  v1::BatchAssignRolesResponse message;
+  EXPECT_FALSE(reader->Read(&message));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace partner::api
