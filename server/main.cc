@@ -1,69 +1,218 @@
-// partner-gateway: parses flags, wires the services and serves gRPC until SIGINT or SIGTERM.
+// partner-gateway: the only composition root. Flags -> configuration (validated, exit 2 naming
+// the bad field) -> caller policy, audit log, page-token key -> gRPC listener (TLS / mTLS),
+// health, reflection, admin HTTP -> serve until SIGINT/SIGTERM -> drain -> exit 0.
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "partner/v1/access_service.grpc.pb.h"
 #include "partner/v1/customer_service.grpc.pb.h"
 #include "partner/v1/subscription_service.grpc.pb.h"
+#include "server/api/admin_http.h"
+#include "server/api/audit_log.h"
+#include "server/api/metrics.h"
+#include "server/api/page_token.h"
+#include "server/auth/caller/caller_policy.h"
+#include "server/config/load_config.h"
 
-ABSL_FLAG(bool, sandbox, false, "Serve against the built-in upstream emulator on loopback.");
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address, HOST:PORT.");
+ABSL_FLAG(std::string, config, "", "Textproto configuration file (partner.config.v1.GatewayConfig).");
+ABSL_FLAG(bool, sandbox, false, "Serve on loopback against the built-in upstream emulator.");
+ABSL_FLAG(std::string, listen, "",
+          "gRPC listen address HOST:PORT, replacing the configured ones (sandbox: 127.0.0.1:50051).");
+ABSL_FLAG(std::string, admin_listen, "",
+          "Admin HTTP address HOST:PORT for /metrics, /healthz, /readyz, replacing admin_address "
+          "(sandbox: 127.0.0.1:0, a free port).");
+ABSL_FLAG(std::string, audit_log, "", "Audit log path, replacing audit_log_path.");
 
 namespace {
 
-volatile std::sig_atomic_t g_stop_requested = 0;
+using partner::config::v1::GatewayConfig;
 
-void RequestStop(int) { g_stop_requested = 1; }
+int g_signal_pipe[2] = {-1, -1};
+
+void OnStopSignal(int signal_number) {
+  const unsigned char byte = static_cast<unsigned char>(signal_number);
+  // Only async-signal-safe calls here; a full pipe means a stop is already pending.
+  (void)!::write(g_signal_pipe[1], &byte, 1);
+}
+
+int Refuse(const absl::Status& status) {
+  std::fprintf(stderr, "partner-gateway: %s\n", std::string(status.message()).c_str());
+  return 2;
+}
+
+// The sandbox's configuration: plaintext on loopback, every caller admitted, audit records in a
+// per-process file under $TMPDIR.
+GatewayConfig SandboxConfig() {
+  GatewayConfig config;
+  config.add_listen_addresses("127.0.0.1:50051");
+  config.set_admin_address("127.0.0.1:0");
+  config.mutable_callers()->set_allow_unauthenticated(true);
+  config.set_allow_plain_http(true);
+  const char* tmp = std::getenv("TMPDIR");
+  config.set_audit_log_path(absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
+                                         "/partner-gateway-sandbox-audit-", ::getpid(), ".jsonl"));
+  return config;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(const GatewayConfig& config) {
+  if (!config.has_tls()) return grpc::InsecureServerCredentials();
+  absl::StatusOr<std::string> cert = partner::config::ReadFileToString(config.tls().cert_file());
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = partner::config::ReadFileToString(config.tls().key_file());
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options;
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!config.tls().client_ca_file().empty()) {
+    absl::StatusOr<std::string> ca = partner::config::ReadFileToString(config.tls().client_ca_file());
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    options.client_certificate_request = config.tls().require_client_certificate()
+                                             ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                             : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+absl::StatusOr<std::string> PageTokenKey(const GatewayConfig& config) {
+  if (config.page_token_key_file().empty()) return partner::api::RandomPageTokenKey();
+  absl::StatusOr<std::string> key = partner::config::ReadFileToString(config.page_token_key_file());
+  if (!key.ok()) return key.status();
+  if (key->size() < 32) {
+    return absl::InvalidArgumentError(absl::StrCat("page_token_key_file: \"", config.page_token_key_file(),
+                                                   "\" holds fewer than 32 bytes"));
+  }
+  return key;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("partner-gateway --sandbox | --config FILE [flags]");
   absl::ParseCommandLine(argc, argv);
-  if (!absl::GetFlag(FLAGS_sandbox)) {
-    std::fprintf(stderr, "partner-gateway: only --sandbox is supported in this build\n");
+  const bool sandbox = absl::GetFlag(FLAGS_sandbox);
+  const std::string config_path = absl::GetFlag(FLAGS_config);
+  if (sandbox == !config_path.empty()) {
+    std::fprintf(stderr, "partner-gateway: give exactly one of --sandbox or --config FILE\n");
     return 2;
   }
+
+  // gRPC starts threads during static initialization, so a signal mask set here would not cover
+  // them: the handler writes the signal number to a pipe that main blocks on instead.
+  if (::pipe(g_signal_pipe) != 0) {
+    std::perror("partner-gateway: pipe");
+    return 1;
+  }
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+
+  GatewayConfig config;
+  if (sandbox) {
+    config = SandboxConfig();
+  } else {
+    absl::StatusOr<GatewayConfig> loaded = partner::config::LoadConfigFile(config_path);
+    if (!loaded.ok()) return Refuse(loaded.status());
+    config = *std::move(loaded);
+  }
+  partner::config::ConfigOverrides overrides;
+  if (!absl::GetFlag(FLAGS_listen).empty()) overrides.listen = absl::GetFlag(FLAGS_listen);
+  if (!absl::GetFlag(FLAGS_admin_listen).empty()) overrides.admin_address = absl::GetFlag(FLAGS_admin_listen);
+  if (!absl::GetFlag(FLAGS_audit_log).empty()) overrides.audit_log_path = absl::GetFlag(FLAGS_audit_log);
+  partner::config::ApplyOverrides(overrides, config);
+  partner::config::ApplyDefaults(config);
+  if (absl::Status s = partner::config::ValidateConfig(config, {.sandbox = sandbox}); !s.ok()) return Refuse(s);
+
+  // Everything a request will need is opened now, so a broken deployment fails at start-up.
+  absl::StatusOr<std::shared_ptr<const partner::auth::CallerPolicy>> callers =
+      partner::auth::CallerPolicy::Create(config.callers());
+  if (!callers.ok()) return Refuse(callers.status());
+  absl::StatusOr<std::unique_ptr<partner::api::FileAuditLog>> audit =
+      partner::api::FileAuditLog::Open(config.audit_log_path());
+  if (!audit.ok()) return Refuse(audit.status());
+  absl::StatusOr<std::string> page_token_key = PageTokenKey(config);
+  if (!page_token_key.ok()) return Refuse(page_token_key.status());
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = ListenerCredentials(config);
+  if (!credentials.ok()) return Refuse(credentials.status());
+
+  partner::api::Metrics metrics;
+  absl::StatusOr<std::unique_ptr<partner::api::AdminHttpServer>> admin =
+      partner::api::AdminHttpServer::Start(config.admin_address(), &metrics);
+  if (!admin.ok()) return Refuse(admin.status());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  // Until the handlers land, the generated callback services answer UNIMPLEMENTED.
+  // The upstream clients (server/upstream) and the emulator (emulator/lib) are not in the tree
+  // yet, so there is no Operations implementation to serve the API with: until there is, the
+  // generated services answer UNIMPLEMENTED, while health, reflection and admin work.
   partner::v1::CustomerService::CallbackService customers;
   partner::v1::SubscriptionService::CallbackService subscriptions;
   partner::v1::AccessService::CallbackService access;
 
-  const std::string listen = absl::GetFlag(FLAGS_listen);
-  int bound_port = 0;
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &bound_port);
+  std::vector<int> ports(config.listen_addresses_size(), 0);
+  for (int i = 0; i < config.listen_addresses_size(); ++i) {
+    builder.AddListeningPort(config.listen_addresses(i), *credentials, &ports[i]);
+  }
   builder.RegisterService(&customers);
   builder.RegisterService(&subscriptions);
   builder.RegisterService(&access);
+  builder.SetMaxMessageSize(16 * 1024 * 1024);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || bound_port == 0) {
-    std::fprintf(stderr, "partner-gateway: cannot listen on %s\n", listen.c_str());
+  for (int i = 0; server != nullptr && i < config.listen_addresses_size(); ++i) {
+    if (ports[i] == 0) server.reset();
+  }
+  if (server == nullptr) {
+    std::fprintf(stderr, "partner-gateway: cannot listen on %s\n", config.listen_addresses(0).c_str());
     return 1;
   }
-  // Tests start the gateway on port 0 and read the bound port from this line.
-  const std::string host = listen.substr(0, listen.rfind(':'));
-  std::printf("partner-gateway: listening on %s:%d (SANDBOX)\n", host.c_str(), bound_port);
+  server->GetHealthCheckService()->SetServingStatus(true);
+  (*admin)->SetReady(true);
+
+  // Tests start the gateway on port 0 and read the bound port from this first line.
+  const std::string host = partner::config::SplitHostPort(config.listen_addresses(0))->host;
+  std::printf("partner-gateway: listening on %s:%d (%s)\n", host.c_str(), ports[0],
+              sandbox ? "sandbox" : absl::StrCat("config ", config_path).c_str());
+  std::printf("partner-gateway: admin http on %s (/metrics /healthz /readyz)\n",
+              absl::StrCat(partner::config::SplitHostPort(config.admin_address())->host, ":",
+                           (*admin)->port()).c_str());
+  std::printf("partner-gateway: audit log %s\n", config.audit_log_path().c_str());
+  if (sandbox) {
+    std::printf("partner-gateway: SANDBOX: plaintext on loopback, every caller admitted; no real "
+                "Microsoft service is called\n");
+  }
   std::fflush(stdout);
 
-  std::signal(SIGINT, RequestStop);
-  std::signal(SIGTERM, RequestStop);
-  while (g_stop_requested == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  server->Shutdown();
+  unsigned char signal_number = 0;
+  while (::read(g_signal_pipe[0], &signal_number, 1) < 0 && errno == EINTR) {
+  }
+  // Drain: health and readiness go NOT_SERVING first so balancers stop sending, then in-flight
+  // RPCs get the grace period before they are cancelled.
+  server->GetHealthCheckService()->SetServingStatus(false);
+  (*admin)->SetReady(false);
+  std::fprintf(stderr, "partner-gateway: %s received, draining for up to %ds\n",
+               signal_number == SIGTERM ? "SIGTERM" : "SIGINT", config.drain_grace_seconds());
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(config.drain_grace_seconds()));
+  server->Wait();
   return 0;
 }

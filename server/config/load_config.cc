@@ -358,11 +358,17 @@ absl::Status ValidateConfig(const v1::GatewayConfig& config, const ValidateOptio
   if (!up.ca_bundle_file().empty()) problems.RequireFile("upstreams.ca_bundle_file", up.ca_bundle_file());
   CheckPositive(problems, "upstreams.request_timeout_seconds", up.request_timeout_seconds());
 
-  if (!IsGuid(config.partner_tenant_id())) {
-    problems.Add("partner_tenant_id", config.partner_tenant_id().empty() ? "required" : "must be a GUID");
+  // The sandbox takes the partner's identity from the emulator it starts.
+  const bool identity_required = !options.sandbox;
+  if (identity_required || !config.partner_tenant_id().empty()) {
+    if (!IsGuid(config.partner_tenant_id())) {
+      problems.Add("partner_tenant_id", config.partner_tenant_id().empty() ? "required" : "must be a GUID");
+    }
   }
-  if (!IsGuid(config.app_id())) {
-    problems.Add("app_id", config.app_id().empty() ? "required" : "must be a GUID");
+  if (identity_required || !config.app_id().empty()) {
+    if (!IsGuid(config.app_id())) {
+      problems.Add("app_id", config.app_id().empty() ? "required" : "must be a GUID");
+    }
   }
 
   const v1::Credential& credential = config.credential();
