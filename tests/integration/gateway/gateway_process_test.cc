@@ -1,0 +1,299 @@
+// The partner-gateway binary over real sockets: start-up refusals of bad configurations, the
+// first output line, health, admin HTTP and the SIGTERM drain.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/security/credentials.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "partner/v1/customer_service.grpc.pb.h"
+
+namespace partner {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+constexpr char kTenant[] = "0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10";
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/partner-gateway-it-XXXXXX";
+    path_ = ::mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    for (const std::string& f : files_) ::unlink(f.c_str());
+    ::rmdir(path_.c_str());
+  }
+  std::string Write(const std::string& name, const std::string& content) {
+    const std::string file = path_ + "/" + name;
+    FILE* f = std::fopen(file.c_str(), "wb");
+    std::fwrite(content.data(), 1, content.size(), f);
+    std::fclose(f);
+    files_.push_back(file);
+    return file;
+  }
+  std::string Path(const std::string& name) {
+    files_.push_back(path_ + "/" + name);
+    return files_.back();
+  }
+
+ private:
+  std::string path_;
+  std::vector<std::string> files_;
+};
+
+// A child process of the gateway with its stdout and stderr captured.
+class Gateway {
+ public:
+  explicit Gateway(std::vector<std::string> args) {
+    int out[2], err[2];
+    EXPECT_EQ(::pipe(out), 0);
+    EXPECT_EQ(::pipe(err), 0);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], 1);
+      ::dup2(err[1], 2);
+      ::close(out[0]);
+      ::close(err[0]);
+      std::vector<char*> argv;
+      std::string binary = PARTNER_GATEWAY_BINARY;
+      argv.push_back(binary.data());
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(binary.c_str(), argv.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    ::close(err[1]);
+    out_ = out[0];
+    err_ = err[0];
+  }
+  ~Gateway() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    ::close(out_);
+    ::close(err_);
+  }
+
+  // The first stdout line, waiting up to `timeout_ms`.
+  std::string FirstLine(int timeout_ms = 20000) {
+    std::string line;
+    while (line.find('\n') == std::string::npos) {
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, timeout_ms) <= 0) break;
+      char c;
+      if (::read(out_, &c, 1) != 1) break;
+      line.push_back(c);
+    }
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    return line;
+  }
+  std::string ReadStdoutLine() { return FirstLine(); }
+
+  // Exit code (or 128 + signal) and everything on stderr.
+  int Wait(std::string* stderr_text) {
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    exited_ = true;
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(err_, buf, sizeof(buf))) > 0) stderr_text->append(buf, static_cast<size_t>(n));
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  void Signal(int sig) { ::kill(pid_, sig); }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  int err_ = -1;
+  bool exited_ = false;
+};
+
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request = "GET " + path + " HTTP/1.0\r\n\r\n";
+    (void)!::write(fd, request.data(), request.size());
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof(buf))) > 0) response.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return response;
+}
+
+// grpc.health.v1.Health/Check for the whole server; the serving status (1 = SERVING).
+int HealthStatus(const std::string& target) {
+  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::ByteBuffer request;  // an empty HealthCheckRequest asks about the whole server
+  grpc::Slice empty("", 0);
+  request = grpc::ByteBuffer(&empty, 1);
+  auto call = stub.PrepareUnaryCall(&context, "/grpc.health.v1.Health/Check", request, &cq);
+  call->StartCall();
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok;
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  if (!status.ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  (void)response.Dump(&slices);
+  std::string bytes;
+  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  // HealthCheckResponse{status = 1}: field 1, varint.
+  return bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : 0;
+}
+
+struct Listening {
+  std::string target;
+  int port = 0;
+};
+
+Listening ParseFirstLine(const std::string& line) {
+  std::smatch m;
+  static const std::regex kLine(R"(^partner-gateway: listening on (\S+):(\d+) \((.*)\)$)");
+  Listening out;
+  if (std::regex_match(line, m, kLine)) {
+    out.target = absl::StrCat(m[1].str(), ":", m[2].str());
+    out.port = std::stoi(m[2].str());
+  }
+  return out;
+}
+
+int AdminPort(const std::string& line) {
+  std::smatch m;
+  static const std::regex kLine(R"(^partner-gateway: admin http on [^:]+:(\d+) .*)");
+  return std::regex_match(line, m, kLine) ? std::stoi(m[1].str()) : 0;
+}
+
+// `credential` replaces the default secret-file credential block.
+std::string ValidConfig(TempDir& dir, std::string credential = "") {
+  if (credential.empty()) {
+    credential = absl::StrCat("credential { client_secret_file: \"", dir.Write("secret", "s3cret\n"), "\" }\n");
+  }
+  return absl::StrCat("listen_addresses: \"127.0.0.1:0\"\n", "admin_address: \"127.0.0.1:0\"\n",
+                      "partner_tenant_id: \"", kTenant, "\"\n", "app_id: \"", kTenant, "\"\n",
+                      credential,
+                      "page_token_key_file: \"", dir.Write("key", std::string(32, 'k')), "\"\n",
+                      "audit_log_path: \"", dir.Path("audit.jsonl"), "\"\n");
+}
+
+TEST(GatewayProcessTest, RefusesAnInlineSecretNamingTheField) {
+  TempDir dir;
+  const std::string config = dir.Write(
+      "c.textproto", ValidConfig(dir, absl::StrCat("credential { client_secret_file: \"", dir.Write("s", "x"),
+                                    "\" client_secret: \"hunter2\" }\n")));
+  Gateway gateway({"--config", config});
+  std::string err;
+  EXPECT_EQ(gateway.Wait(&err), 2);
+  EXPECT_THAT(err, HasSubstr("credential.client_secret: inline secrets are refused"));
+  EXPECT_THAT(err, Not(HasSubstr("hunter2")));
+}
+
+TEST(GatewayProcessTest, RefusesPlainHttpUpstreamOutsideTheSandbox) {
+  TempDir dir;
+  const std::string config = dir.Write(
+      "c.textproto", absl::StrCat(ValidConfig(dir), "upstreams { graph_url: \"http://127.0.0.1:1\" }\n"));
+  Gateway gateway({"--config", config});
+  std::string err;
+  EXPECT_EQ(gateway.Wait(&err), 2);
+  EXPECT_THAT(err, HasSubstr("upstreams.graph_url"));
+  EXPECT_THAT(err, HasSubstr("plain http"));
+}
+
+TEST(GatewayProcessTest, RefusesAMissingCertificateFile) {
+  TempDir dir;
+  const std::string config = dir.Write(
+      "c.textproto",
+      ValidConfig(dir, "credential { certificate { certificate_file: \"/nonexistent/app.crt\" "
+                       "private_key_file: \"/nonexistent/app.key\" } }\n"));
+  Gateway gateway({"--config", config});
+  std::string err;
+  EXPECT_EQ(gateway.Wait(&err), 2);
+  EXPECT_THAT(err, HasSubstr("credential.certificate.certificate_file: cannot read \"/nonexistent/app.crt\""));
+}
+
+TEST(GatewayProcessTest, RefusesASyntaxErrorWithItsLine) {
+  TempDir dir;
+  const std::string config = dir.Write("c.textproto", "listen_addresses: \"127.0.0.1:0\"\nbogus: 1\n");
+  Gateway gateway({"--config", config});
+  std::string err;
+  EXPECT_EQ(gateway.Wait(&err), 2);
+  EXPECT_THAT(err, HasSubstr("line 2"));
+}
+
+TEST(GatewayProcessTest, ServesHealthAndAdminFromAConfigThenDrainsOnSigterm) {
+  TempDir dir;
+  const std::string config = dir.Write("c.textproto", ValidConfig(dir));
+  Gateway gateway({"--config", config});
+  const std::string first = gateway.FirstLine();
+  const Listening listening = ParseFirstLine(first);
+  ASSERT_GT(listening.port, 0) << first;
+  EXPECT_THAT(first, HasSubstr("(config " + config + ")"));
+  const int admin = AdminPort(gateway.ReadStdoutLine());
+  ASSERT_GT(admin, 0);
+  EXPECT_EQ(HealthStatus(listening.target), 1);
+  EXPECT_THAT(HttpGet(admin, "/readyz"), StartsWith("HTTP/1.0 200"));
+  EXPECT_THAT(HttpGet(admin, "/healthz"), StartsWith("HTTP/1.0 200"));
+  EXPECT_THAT(HttpGet(admin, "/metrics"), HasSubstr("# TYPE partner_gateway_rpcs_total counter"));
+  gateway.Signal(SIGTERM);
+  std::string err;
+  EXPECT_EQ(gateway.Wait(&err), 0);
+  EXPECT_THAT(err, HasSubstr("SIGTERM received, draining"));
+}
+
+TEST(GatewayProcessTest, SandboxPrintsItsListeningLineAndAnswersTheApi) {
+  Gateway gateway({"--sandbox", "--listen", "127.0.0.1:0"});
+  const std::string first = gateway.FirstLine();
+  const Listening listening = ParseFirstLine(first);
+  ASSERT_GT(listening.port, 0) << first;
+  EXPECT_THAT(first, testing::EndsWith(" (sandbox)"));
+  EXPECT_EQ(HealthStatus(listening.target), 1);
+  auto stub = v1::CustomerService::NewStub(
+      grpc::CreateChannel(listening.target, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::GetCustomerResponse response;
+  v1::GetCustomerRequest request;
+  request.set_customer_id(kTenant);
+  // Answered by the gateway itself (a transport failure would be UNAVAILABLE).
+  EXPECT_NE(stub->GetCustomer(&context, request, &response).error_code(), grpc::StatusCode::UNAVAILABLE);
+  gateway.Signal(SIGTERM);
+  std::string err;
+  EXPECT_EQ(gateway.Wait(&err), 0);
+}
+
+}  // namespace
+}  // namespace partner
