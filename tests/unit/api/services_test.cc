@@ -20,6 +20,7 @@
 #include "server/api/customer_service.h"
 #include "server/api/subscription_service.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/unit/api/fake_operations.h"
 
 namespace partner::api {
 namespace {
@@ -31,90 +32,6 @@ using ::testing::UnorderedElementsAre;
 constexpr char kCustomer[] = "3f2c1d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
 constexpr char kOtherCustomer[] = "11111111-2222-4333-8444-555555555555";
 constexpr char kSub[] = "a1b2c3d4-0000-4000-8000-000000000001";
-
-// Canned results per method; records what it was asked. Completes synchronously.
-class FakeOperations final : public ops::Operations {
- public:
-  absl::StatusOr<v1::ListCustomersResponse> list_customers = v1::ListCustomersResponse();
-  absl::StatusOr<v1::GetCustomerResponse> get_customer = v1::GetCustomerResponse();
-  absl::StatusOr<v1::AssignRoleResponse> assign_role = v1::AssignRoleResponse();
-  std::vector<std::string> calls;
-  std::vector<std::string> page_tokens_seen;
-  absl::Time last_deadline;
-
-  template <class T>
-  void Answer(const char* name, const ops::OpContext& ctx, absl::StatusOr<T> value, ops::Done<T>& done) {
-    calls.push_back(name);
-    last_deadline = ctx.deadline;
-    done(std::move(value));
-  }
-
-  void ListCustomers(ops::OpContext ctx, v1::ListCustomersRequest r, ops::Done<v1::ListCustomersResponse> done) override {
-    page_tokens_seen.push_back(r.page_token());
-    Answer("ListCustomers", ctx, list_customers, done);
-  }
-  void GetCustomer(ops::OpContext ctx, v1::GetCustomerRequest, ops::Done<v1::GetCustomerResponse> done) override {
-    Answer("GetCustomer", ctx, get_customer, done);
-  }
-  void ListCustomerUsers(ops::OpContext ctx, v1::ListCustomerUsersRequest, ops::Done<v1::ListCustomerUsersResponse> done) override {
-    Answer("ListCustomerUsers", ctx, absl::StatusOr<v1::ListCustomerUsersResponse>(), done);
-  }
-  void CreateCustomerUser(ops::OpContext ctx, v1::CreateCustomerUserRequest, ops::Done<v1::CreateCustomerUserResponse> done) override {
-    Answer("CreateCustomerUser", ctx, absl::StatusOr<v1::CreateCustomerUserResponse>(), done);
-  }
-  void ListSubscriptions(ops::OpContext ctx, v1::ListSubscriptionsRequest, ops::Done<v1::ListSubscriptionsResponse> done) override {
-    Answer("ListSubscriptions", ctx, absl::StatusOr<v1::ListSubscriptionsResponse>(), done);
-  }
-  void GetSubscription(ops::OpContext ctx, v1::GetSubscriptionRequest, ops::Done<v1::GetSubscriptionResponse> done) override {
-    Answer("GetSubscription", ctx, absl::StatusOr<v1::GetSubscriptionResponse>(), done);
-  }
-  void ListAzureSubscriptions(ops::OpContext ctx, v1::ListAzureSubscriptionsRequest, ops::Done<v1::ListAzureSubscriptionsResponse> done) override {
-    Answer("ListAzureSubscriptions", ctx, absl::StatusOr<v1::ListAzureSubscriptionsResponse>(), done);
-  }
-  void ListRoleDefinitions(ops::OpContext ctx, v1::ListRoleDefinitionsRequest, ops::Done<v1::ListRoleDefinitionsResponse> done) override {
-    Answer("ListRoleDefinitions", ctx, absl::StatusOr<v1::ListRoleDefinitionsResponse>(), done);
-  }
-  void AssignRole(ops::OpContext ctx, v1::AssignRoleRequest, ops::Done<v1::AssignRoleResponse> done) override {
-    Answer("AssignRole", ctx, assign_role, done);
-  }
-  void ListRoleAssignments(ops::OpContext ctx, v1::ListRoleAssignmentsRequest, ops::Done<v1::ListRoleAssignmentsResponse> done) override {
-    Answer("ListRoleAssignments", ctx, absl::StatusOr<v1::ListRoleAssignmentsResponse>(), done);
-  }
-  void RevokeRole(ops::OpContext ctx, v1::RevokeRoleRequest, ops::Done<v1::RevokeRoleResponse> done) override {
-    Answer("RevokeRole", ctx, absl::StatusOr<v1::RevokeRoleResponse>(), done);
-  }
-  void BatchAssignRoles(ops::OpContext, std::vector<ops::BatchItem> items, BatchResultCallback on_result,
-                        absl::AnyInvocable<void(v1::BatchAssignRolesSummary)> done) override {
-    calls.push_back("BatchAssignRoles");
-    // From another thread, as the real operations complete on the event loop.
-    std::thread([items = std::move(items), on_result = std::move(on_result), done = std::move(done)]() mutable {
-      for (const ops::BatchItem& item : items) {
-        if (item.request.description() == "fail") {
-          on_result(item.index, absl::NotFoundError("principal missing"));
-        } else {
-          v1::AssignRoleResponse r;
-          r.set_already_existed(item.request.description() == "existing");
-          r.mutable_role_assignment()->set_name(absl::StrCat("n", item.index));
-          on_result(item.index, r);
-        }
-      }
-      done(v1::BatchAssignRolesSummary());
-    }).detach();
-  }
-};
-
-class MemoryAuditLog final : public AuditLog {
- public:
-  absl::Status Append(const AuditRecord& record) override {
-    absl::MutexLock lock(&mu);
-    if (!fail.ok()) return fail;
-    records.push_back(record);
-    return absl::OkStatus();
-  }
-  absl::Mutex mu;
-  std::vector<AuditRecord> records;
-  absl::Status fail;
-};
 
 class ServicesTest : public ::testing::Test {
  protected:
