@@ -178,7 +178,7 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
   }
 
   void FinishNow(const absl::Status& status) {
-    deps_.metrics->RpcFinished(method_, absl::StatusCodeToString(status.code()), absl::Now() - start_);
+    Record(status);
     Finish(ToGrpcStatus(status, ctx_.correlation_id));
   }
 

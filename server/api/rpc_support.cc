@@ -124,4 +124,13 @@ absl::Status CallBase::WriteAudit(absl::string_view outcome, absl::string_view d
   return written;
 }
 
+void CallBase::Record(const absl::Status& status) {
+  const absl::Duration latency = absl::Now() - start_;
+  const std::string code = absl::StatusCodeToString(status.code());
+  deps_.metrics->RpcFinished(method_, code, latency);
+  if (deps_.request_log == nullptr) return;
+  deps_.request_log->Write({absl::Now(), method_, code, latency, caller_.name, request_id_,
+                            ctx_.correlation_id, std::string(status.message())});
+}
+
 }  // namespace partner::api

@@ -19,6 +19,7 @@
 #include "server/api/audit_log.h"
 #include "server/api/metrics.h"
 #include "server/api/page_token.h"
+#include "server/api/request_log.h"
 #include "server/api/status_conversion.h"
 #include "server/auth/caller/caller_policy.h"
 #include "server/ops/operations.h"
@@ -32,6 +33,7 @@ struct ServiceDeps {
   AuditLog* audit = nullptr;
   const PageTokenCodec* page_tokens = nullptr;
   Metrics* metrics = nullptr;
+  RequestLog* request_log = nullptr;  // optional
   absl::Duration default_deadline = absl::Seconds(60);
 };
 
@@ -85,6 +87,9 @@ class CallBase {
   // Writes the audit record with `outcome`; the write's error if it fails.
   absl::Status WriteAudit(absl::string_view outcome, absl::string_view detail,
                           const absl::Status& result);
+
+  // Metrics and the request log line of the finished call.
+  void Record(const absl::Status& status);
 
  protected:
   const ServiceDeps& deps_;
@@ -141,8 +146,7 @@ class UnaryCall final : public grpc::ServerUnaryReactor, public CallBase {
 
  private:
   void Complete(const absl::Status& status) {
-    deps_.metrics->RpcFinished(method_, absl::StatusCodeToString(status.code()),
-                               absl::Now() - start_);
+    Record(status);
     Finish(ToGrpcStatus(status, ctx_.correlation_id));
   }
 

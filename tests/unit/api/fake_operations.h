@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/api/audit_log.h"
+#include "server/api/request_log.h"
 #include "server/ops/operations.h"
 
 namespace partner::api {
@@ -95,6 +96,16 @@ class MemoryAuditLog final : public AuditLog {
   absl::Mutex mu;
   std::vector<AuditRecord> records;
   absl::Status fail;
+};
+
+class MemoryRequestLog final : public RequestLog {
+ public:
+  void Write(const RequestLogEntry& entry) override {
+    absl::MutexLock lock(&mu);
+    entries.push_back(entry);
+  }
+  absl::Mutex mu;
+  std::vector<RequestLogEntry> entries;
 };
 
 }  // namespace partner::api

@@ -57,6 +57,7 @@ class ServicesTest : public ::testing::Test {
     deps.audit = &audit_;
     deps.page_tokens = &codec_;
     deps.metrics = &metrics_;
+    deps.request_log = &request_log_;
     customers_ = std::make_unique<CustomerServiceImpl>(deps);
     subscriptions_ = std::make_unique<SubscriptionServiceImpl>(deps);
     access_ = std::make_unique<AccessServiceImpl>(deps);
@@ -94,6 +95,7 @@ class ServicesTest : public ::testing::Test {
 
   FakeOperations ops_;
   MemoryAuditLog audit_;
+  MemoryRequestLog request_log_;
   PageTokenCodec codec_{std::string(32, 'k')};
   Metrics metrics_;
   std::unique_ptr<CustomerServiceImpl> customers_;
@@ -117,6 +119,17 @@ TEST_F(ServicesTest, GetCustomerReturnsTheOperationsResult) {
   auto echoed = context->GetServerInitialMetadata().find("x-correlation-id");
   ASSERT_NE(echoed, context->GetServerInitialMetadata().end());
   EXPECT_EQ(std::string(echoed->second.data(), echoed->second.size()), "corr-123");
+  absl::MutexLock lock(&request_log_.mu);
+  ASSERT_EQ(request_log_.entries.size(), 1u);
+  const RequestLogEntry& entry = request_log_.entries[0];
+  EXPECT_EQ(entry.method, "GetCustomer");
+  EXPECT_EQ(entry.code, "OK");
+  EXPECT_EQ(entry.caller, "reader");
+  EXPECT_EQ(entry.correlation_id, "corr-123");
+  EXPECT_EQ(entry.request_id.size(), 36u);
+  const std::string line = FormatRequestLogEntry(entry);
+  EXPECT_THAT(line, HasSubstr("\"correlationId\":\"corr-123\""));
+  EXPECT_THAT(line, ::testing::Not(HasSubstr("reader-token")));
 }
 
 TEST_F(ServicesTest, BadInputIsInvalidArgumentWithDetailsAndNoOperation) {

@@ -1,0 +1,40 @@
+// Structured request logs: one JSON object per finished RPC (time, method, code, latency, caller,
+// request and correlation ids, the error message). Never request bodies, tokens or secrets.
+#ifndef PARTNER_SERVER_API_REQUEST_LOG_H_
+#define PARTNER_SERVER_API_REQUEST_LOG_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace partner::api {
+
+struct RequestLogEntry {
+  absl::Time time;
+  std::string method;
+  std::string code;  // gRPC status code name
+  absl::Duration latency;
+  std::string caller;
+  std::string request_id;
+  std::string correlation_id;
+  std::string message;  // the error message; empty on success
+};
+
+std::string FormatRequestLogEntry(const RequestLogEntry& entry);
+
+class RequestLog {
+ public:
+  virtual ~RequestLog() = default;
+  virtual void Write(const RequestLogEntry& entry) = 0;
+};
+
+// JSON lines on stderr.
+class StderrRequestLog final : public RequestLog {
+ public:
+  void Write(const RequestLogEntry& entry) override;
+};
+
+}  // namespace partner::api
+
+#endif  // PARTNER_SERVER_API_REQUEST_LOG_H_
