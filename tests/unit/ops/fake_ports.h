@@ -29,6 +29,7 @@ class FakePartnerCenter final : public pc::PartnerCenterPort {
   std::map<std::string, std::vector<pc::Subscription>> subscriptions;  // by customer
   std::map<std::string, std::vector<pc::AzureEntitlement>> entitlements;  // by PC subscription id
   std::vector<pc::CustomerQuery> customer_queries;
+  absl::Status error;  // when set, every call fails with it
   int calls = 0;
 
   OpTask<absl::StatusOr<pc::CustomerPage>> ListCustomers(const OpContext&, pc::CustomerQuery query) override {
@@ -46,6 +47,7 @@ class FakePartnerCenter final : public pc::PartnerCenterPort {
   }
   OpTask<absl::StatusOr<pc::Customer>> GetCustomer(const OpContext&, std::string id) override {
     ++calls;
+    if (!error.ok()) return OpTask<absl::StatusOr<pc::Customer>>::Ready(error);
     for (const pc::Customer& c : customers) {
       if (c.id == id) return OpTask<absl::StatusOr<pc::Customer>>::Ready(c);
     }
