@@ -113,7 +113,13 @@ std::string JoinUrl(absl::string_view base, absl::string_view path) {
 
 std::optional<std::string> Origin(absl::string_view url) {
   const size_t scheme_end = url.find("://");
-  if (scheme_end == absl::string_view::npos || scheme_end == 0) return std::nullopt;
+  if (scheme_end == absl::string_view::npos || scheme_end == 0 ||
+      !absl::ascii_isalpha(static_cast<unsigned char>(url[0]))) {
+    return std::nullopt;
+  }
+  for (char c : url.substr(0, scheme_end)) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return std::nullopt;
+  }
   const size_t authority_end = url.find_first_of("/?#", scheme_end + 3);
   const absl::string_view origin = url.substr(0, authority_end);
   // User info would let "https://good.host@evil.host" look like the configured host.
