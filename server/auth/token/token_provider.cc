@@ -5,11 +5,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 #include "nlohmann/json.hpp"
+#include "server/config/load_config.h"
 #include "server/ops/error_reason.h"
 
 namespace partner::auth {
@@ -94,14 +96,26 @@ std::optional<int64_t> ExpiresIn(const nlohmann::json& body) {
   return seconds;
 }
 
+absl::AnyInvocable<absl::Time() const> TakeClock(TokenProviderOptions& options) {
+  if (options.clock == nullptr) return [] { return absl::Now(); };
+  return std::move(options.clock);
+}
+
+// The credential travels in the body: plain http only to a loopback emulator.
+bool AllowedAuthority(absl::string_view url) {
+  if (absl::StartsWith(url, "https://")) return url.size() > 8;
+  if (!absl::ConsumePrefix(&url, "http://")) return false;
+  return config::IsLoopbackAddress(url.substr(0, url.find('/')));
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<TokenProvider>> TokenProvider::Create(TokenProviderOptions options,
                                                                      std::shared_ptr<http::HttpClient> http) {
   if (options.app_id.empty()) return absl::InvalidArgumentError("token provider: app_id is empty");
-  if (!absl::StartsWith(options.authority_url, "https://") && !absl::StartsWith(options.authority_url, "http://")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("token provider: authority_url \"", options.authority_url, "\" is not an http(s) URL"));
+  if (!AllowedAuthority(options.authority_url)) {
+    return absl::InvalidArgumentError(absl::StrCat("token provider: authority_url \"", options.authority_url,
+                                                   "\" is not an https URL (http only to a loopback HOST:PORT)"));
   }
   std::optional<Certificate> certificate;
   if (const auto* files = std::get_if<ClientCertificate>(&options.credential)) {
@@ -115,13 +129,6 @@ absl::StatusOr<std::shared_ptr<TokenProvider>> TokenProvider::Create(TokenProvid
   while (absl::EndsWith(options.authority_url, "/")) options.authority_url.pop_back();
   return std::shared_ptr<TokenProvider>(new TokenProvider(std::move(options), std::move(certificate), std::move(http)));
 }
-
-namespace {
-absl::AnyInvocable<absl::Time() const> TakeClock(TokenProviderOptions& options) {
-  if (options.clock == nullptr) return [] { return absl::Now(); };
-  return std::move(options.clock);
-}
-}  // namespace
 
 TokenProvider::TokenProvider(TokenProviderOptions options, std::optional<Certificate> certificate,
                              std::shared_ptr<http::HttpClient> http)
@@ -270,7 +277,7 @@ void TokenProvider::Complete(const Key& key, absl::StatusOr<Token> result) {
 
 std::string TokenProvider::Scrub(std::string text) const {
   if (const auto* secret = std::get_if<ClientSecret>(&options_.credential)) {
-    absl::StrReplaceAll({{secret->value, "[redacted]"}}, &text);
+    absl::StrReplaceAll({{secret->value, "[redacted]"}, {PercentEncode(secret->value), "[redacted]"}}, &text);
   }
   return text;
 }

@@ -63,7 +63,7 @@ struct TokenProviderStats {
   int64_t token_requests = 0;   // HTTP requests sent to the token endpoint
   int64_t refreshes_ahead = 0;  // of those, background refreshes of a still-valid token
   int64_t cache_hits = 0;       // GetToken answered from the cache
-  int64_t failures = 0;         // token requests that ended in an error
+  int64_t failures = 0;         // token fetches that ended in an error
 };
 
 class TokenProvider : public http::TokenSource, public std::enable_shared_from_this<TokenProvider> {
@@ -78,9 +78,6 @@ class TokenProvider : public http::TokenSource, public std::enable_shared_from_t
   void Invalidate(const std::string& tenant, const std::string& scope, const std::string& token) override;
 
   TokenProviderStats stats() const;
-
-  // The token endpoint of `tenant`, also the audience of the client assertion.
-  std::string TokenUrl(const std::string& tenant) const;
 
  private:
   using Key = std::pair<std::string, std::string>;  // (tenant, scope)
@@ -99,6 +96,8 @@ class TokenProvider : public http::TokenSource, public std::enable_shared_from_t
                 std::shared_ptr<http::HttpClient> http);
 
   absl::Time Now() const { return clock_(); }
+  // The token endpoint of `tenant`, also the audience of the client assertion.
+  std::string TokenUrl(const std::string& tenant) const;
   // Sends the token request for `key`; its completion serves every waiter of the entry.
   void Fetch(const Key& key, bool refresh_ahead);
   absl::StatusOr<http::HttpRequest> BuildRequest(const Key& key);

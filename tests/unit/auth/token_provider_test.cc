@@ -292,6 +292,55 @@ TEST_F(TokenProviderTest, PassedDeadlineWithoutTokenFailsWithoutARequest) {
   EXPECT_TRUE(endpoint_->requests().empty());
 }
 
+TEST_F(TokenProviderTest, CallbacksRunOutsideTheLockSoTheyMayCallBackIn) {
+  std::shared_ptr<TokenProvider> provider = MakeProvider();
+  endpoint_->Hold();
+  std::vector<std::string> nested;
+  provider->GetToken(kTenant, kArm, clock_->Now() + absl::Seconds(30), [&](absl::StatusOr<std::string> token) {
+    ASSERT_THAT(token, HoldsToken("held"));
+    provider->Invalidate(kTenant, kArm, "unrelated");
+    provider->GetToken(kTenant, kArm, clock_->Now() + absl::Seconds(30),
+                       [&](absl::StatusOr<std::string> again) { nested.push_back(*again); });
+  });
+  endpoint_->Release(testing::TokenResponse("held"));
+  EXPECT_THAT(nested, ::testing::ElementsAre("held"));
+  EXPECT_EQ(provider->stats().cache_hits, 1);
+}
+
+TEST_F(TokenProviderTest, InvalidateDuringARefreshMakesCallersWaitForIt) {
+  std::shared_ptr<TokenProvider> provider = MakeProvider();
+  endpoint_->Script(testing::TokenResponse("first", 3600));
+  EXPECT_THAT(Get(*provider), HoldsToken("first"));
+  clock_->Advance(absl::Minutes(55));
+  endpoint_->Hold();
+  EXPECT_THAT(Get(*provider), HoldsToken("first"));
+  provider->Invalidate(kTenant, kArm, "first");
+  std::optional<absl::StatusOr<std::string>> result;
+  provider->GetToken(kTenant, kArm, clock_->Now() + absl::Seconds(30),
+                     [&](absl::StatusOr<std::string> token) { result = std::move(token); });
+  EXPECT_FALSE(result.has_value()) << "the rejected token must not be handed out again";
+  endpoint_->Release(testing::TokenResponse("second"));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_THAT(*result, HoldsToken("second"));
+  EXPECT_EQ(endpoint_->requests().size(), 2u);
+}
+
+TEST_F(TokenProviderTest, PlainHttpAuthorityOnlyOnLoopback) {
+  for (const char* url : {"http://login.microsoftonline.com", "ftp://x", "https://", "login.microsoftonline.com"}) {
+    TokenProviderOptions options;
+    options.app_id = kAppId;
+    options.authority_url = url;
+    options.credential = ClientSecret{kSecret};
+    EXPECT_THAT(TokenProvider::Create(std::move(options), endpoint_),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(url)));
+  }
+  TokenProviderOptions options;
+  options.app_id = kAppId;
+  options.authority_url = "http://127.0.0.1:8443";
+  options.credential = ClientSecret{kSecret};
+  EXPECT_THAT(TokenProvider::Create(std::move(options), endpoint_), IsOk());
+}
+
 struct ErrorCase {
   std::string name;
   absl::StatusOr<http::HttpResponse> response;
@@ -352,6 +401,8 @@ INSTANTIATE_TEST_SUITE_P(
                                                                  "not valid. " + kEcho),
                   absl::StatusCode::kInternal,
                   {"AADSTS70011", "The provided value for scope is not valid.", "[redacted]", kTenant}},
+        ErrorCase{"HtmlBadRequest", testing::JsonResponse(400, "<html>Bad Request</html>"),
+                  absl::StatusCode::kInternal, {"token request failed with HTTP 400", kTenant, kAppId}},
         ErrorCase{"ServerError", testing::JsonResponse(503, "<html>busy</html>"), absl::StatusCode::kUnavailable,
                   {"503", kTenant}},
         ErrorCase{"Transport", absl::UnavailableError("connection reset by peer"), absl::StatusCode::kUnavailable,
