@@ -86,7 +86,7 @@ std::string QueryComponent(absl::string_view value) { return PercentEncode(value
 std::string Query(const std::vector<std::pair<std::string, std::string>>& params) {
   std::string out;
   for (const auto& [name, value] : params) {
-    absl::StrAppend(&out, out.empty() ? "?" : "&", QueryComponent(name), "=", QueryComponent(value));
+    absl::StrAppend(&out, out.empty() ? "?" : "&", name, "=", QueryComponent(value));
   }
   return out;
 }
@@ -131,6 +131,13 @@ bool SameOrigin(absl::string_view url, absl::string_view configured_base) {
   const std::optional<std::string> a = Origin(url);
   const std::optional<std::string> b = Origin(configured_base);
   return a.has_value() && b.has_value() && *a == *b;
+}
+
+bool IsWireSafe(absl::string_view text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F) return false;
+  }
+  return true;
 }
 
 absl::string_view StripBom(absl::string_view body) { return absl::StripPrefix(body, "\xEF\xBB\xBF"); }

@@ -45,7 +45,8 @@ std::string PathSegment(absl::string_view segment);
 // A query component (name or value), encoded like PathSegment.
 std::string QueryComponent(absl::string_view value);
 
-// "?a=1&b=2" from (name, value) pairs; empty for no pairs.
+// "?a=1&b=2" from (name, value) pairs; empty for no pairs. Names are the clients' own
+// constants ("$filter" keeps its '$', as the services document it); values are encoded.
 std::string Query(const std::vector<std::pair<std::string, std::string>>& params);
 
 // A multi-segment resource path ("/subscriptions/x/resourceGroups/y") re-encoded segment by
@@ -61,6 +62,10 @@ std::optional<std::string> Origin(absl::string_view url);
 
 // Whether a next link an upstream sent may be followed: absolute, and on the configured host.
 bool SameOrigin(absl::string_view url, absl::string_view configured_base);
+
+// Whether text from a response may go back on the wire as a URL or header value: no space or
+// control character that could split a header or a request line.
+bool IsWireSafe(absl::string_view text);
 
 // `body` without a leading UTF-8 byte order mark (Partner Center sends one, CONTRACTS.md §2.3).
 absl::string_view StripBom(absl::string_view body);

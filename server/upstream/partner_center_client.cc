@@ -37,15 +37,6 @@ struct Page {
   std::optional<NextLink> next;
 };
 
-// Header values and URLs from a response go back on the wire: a control character or a space
-// could split a header or a request line.
-bool IsWireSafe(absl::string_view text) {
-  for (char c : text) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F) return false;
-  }
-  return true;
-}
-
 // links.next.uri per CONTRACTS.md §2.4 rule 5: "/v1/..." as is, another relative path gets the
 // "/v1" prefix, an absolute URL is followed only to the configured Partner Center host.
 absl::StatusOr<std::string> ResolveNextUri(absl::string_view uri, absl::string_view base) {

@@ -44,7 +44,7 @@ TEST(PathSegmentTest, EncodesEverythingThatCouldChangeThePath) {
 TEST(QueryTest, EncodesNamesAndValues) {
   EXPECT_EQ(Query({}), "");
   EXPECT_EQ(Query({{"api-version", "2022-04-01"}, {"$filter", "principalId eq 'a&b'"}}),
-            "?api-version=2022-04-01&%24filter=principalId%20eq%20%27a%26b%27");
+            "?api-version=2022-04-01&$filter=principalId%20eq%20%27a%26b%27");
 }
 
 TEST(ResourcePathTest, ReencodesEachSegmentAndRefusesEmptyOnes) {
