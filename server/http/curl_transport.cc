@@ -1,0 +1,529 @@
+#include "server/http/curl_transport.h"
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "server/http/nothing_sent.h"
+#include "server/http/url_parts.h"
+
+namespace partner::http {
+namespace {
+
+void GlobalInitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    // Send() and cancellation wake the loop with event_active() from other threads.
+    evthread_use_pthreads();
+  });
+}
+
+bool HasLineBreak(absl::string_view text) { return text.find_first_of("\r\n") != absl::string_view::npos; }
+
+}  // namespace
+
+class CurlTransport::Loop {
+ public:
+  struct Transfer {
+    std::uint64_t id = 0;
+    HttpRequest request;
+    HttpDone done;
+    CURL* easy = nullptr;
+    bool in_multi = false;
+    curl_slist* headers = nullptr;
+    event* queue_deadline = nullptr;
+    HttpResponse response;
+    bool too_large = false;
+    char error[CURL_ERROR_SIZE] = {};
+    Loop* loop = nullptr;
+  };
+
+  explicit Loop(CurlTransportOptions options) : options_(std::move(options)) {}
+  ~Loop() { Release(); }
+
+  absl::Status Init();
+  // The loop thread's body: runs until Stop(), then frees every libevent and curl resource.
+  void Run();
+
+  // Any thread. Fails what can be refused without the loop, so such requests complete inline.
+  absl::Status Check(const HttpRequest& request) const;
+  // Any thread. Returns the transfer id, or 0 when the transport is stopping (the transfer has
+  // then been completed with CANCELLED).
+  std::uint64_t Post(std::unique_ptr<Transfer> transfer);
+  void PostCancel(std::uint64_t id);
+  void Stop();
+
+ private:
+  static std::size_t OnBody(char* data, std::size_t size, std::size_t count, void* user);
+  static std::size_t OnHeader(char* data, std::size_t size, std::size_t count, void* user);
+  static int OnCurlSocket(CURL* easy, curl_socket_t socket, int what, void* user, void* socket_user);
+  static int OnCurlTimer(CURLM* multi, long timeout_ms, void* user);
+  static void OnSocketEvent(evutil_socket_t socket, short events, void* user);
+  static void OnTimerEvent(evutil_socket_t socket, short events, void* user);
+  static void OnWakeEvent(evutil_socket_t socket, short events, void* user);
+  static void OnQueueDeadline(evutil_socket_t socket, short events, void* user);
+
+  void Drain();
+  void Admit(std::unique_ptr<Transfer> transfer);
+  void StartQueued();
+  absl::Status Start(Transfer& transfer);
+  void CheckDone();
+  void Complete(std::uint64_t id, absl::StatusOr<HttpResponse> result);
+  absl::Status ErrorStatus(const Transfer& transfer, CURLcode code) const;
+  void Release();
+
+  const CurlTransportOptions options_;
+  event_base* base_ = nullptr;
+  CURLM* multi_ = nullptr;
+  event* curl_timer_ = nullptr;
+  event* wake_ = nullptr;
+
+  absl::Mutex mu_;
+  std::vector<std::unique_ptr<Transfer>> incoming_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::uint64_t> cancels_ ABSL_GUARDED_BY(mu_);
+  std::uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Loop thread only.
+  absl::flat_hash_map<std::uint64_t, std::unique_ptr<Transfer>> transfers_;
+  std::deque<std::uint64_t> waiting_;  // may hold ids already completed; skipped when popped
+  int active_ = 0;
+  absl::flat_hash_map<curl_socket_t, event*> sockets_;
+};
+
+std::size_t CurlTransport::Loop::OnBody(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const std::size_t bytes = size * count;
+  if (transfer->response.body.size() + bytes > transfer->request.max_response_bytes) {
+    transfer->too_large = true;
+    return 0;  // anything but `bytes` aborts the transfer with CURLE_WRITE_ERROR
+  }
+  transfer->response.body.append(data, bytes);
+  return bytes;
+}
+
+std::size_t CurlTransport::Loop::OnHeader(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const std::size_t bytes = size * count;
+  const absl::string_view line = absl::StripAsciiWhitespace(absl::string_view(data, bytes));
+  // A status line starts a new response (after a 100 Continue); keep only the final one's headers.
+  if (absl::StartsWith(line, "HTTP/")) {
+    transfer->response.headers.clear();
+    return bytes;
+  }
+  const std::size_t colon = line.find(':');
+  if (colon == absl::string_view::npos || colon == 0) return bytes;
+  transfer->response.headers.emplace_back(
+      absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon))),
+      std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
+  return bytes;
+}
+
+absl::Status CurlTransport::Loop::Init() {
+  GlobalInitOnce();
+  base_ = event_base_new();
+  multi_ = curl_multi_init();
+  if (base_ == nullptr || multi_ == nullptr) {
+    return absl::InternalError("cannot create the HTTP transport's event loop");
+  }
+  curl_timer_ = evtimer_new(base_, &OnTimerEvent, this);
+  wake_ = event_new(base_, -1, EV_PERSIST, &OnWakeEvent, this);
+  if (curl_timer_ == nullptr || wake_ == nullptr) {
+    return absl::InternalError("cannot create the HTTP transport's events");
+  }
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &OnCurlSocket);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &OnCurlTimer);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  // Keep as many idle connections as transfers may run at once, so a burst does not reconnect.
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(options_.max_concurrent_transfers));
+  return absl::OkStatus();
+}
+
+void CurlTransport::Loop::Run() {
+  event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY);
+  Release();
+}
+
+void CurlTransport::Loop::Release() {
+  if (multi_ != nullptr) curl_multi_cleanup(multi_);
+  multi_ = nullptr;
+  for (auto& [socket, watch] : sockets_) event_free(watch);
+  sockets_.clear();
+  if (curl_timer_ != nullptr) event_free(curl_timer_);
+  curl_timer_ = nullptr;
+  if (wake_ != nullptr) event_free(wake_);
+  wake_ = nullptr;
+  if (base_ != nullptr) event_base_free(base_);
+  base_ = nullptr;
+}
+
+absl::Status CurlTransport::Loop::Check(const HttpRequest& request) const {
+  const UrlParts url = SplitUrl(request.url);
+  if (url.host.empty()) return absl::InvalidArgumentError("upstream URL is not absolute");
+  if (absl::EqualsIgnoreCase(url.scheme, "http")) {
+    if (!options_.allow_plain_http) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("plain http to ", url.host, " refused: upstreams must use https"));
+    }
+  } else if (!absl::EqualsIgnoreCase(url.scheme, "https")) {
+    return absl::InvalidArgumentError(absl::StrCat("unsupported URL scheme for ", url.host));
+  }
+  if (HasLineBreak(request.method) || HasLineBreak(request.url)) {
+    return absl::InvalidArgumentError(absl::StrCat("line break in the request line for ", url.host));
+  }
+  for (const auto& [name, value] : request.headers) {
+    if (name.empty() || HasLineBreak(name) || HasLineBreak(value)) {
+      return absl::InvalidArgumentError(absl::StrCat("malformed header for ", url.host));
+    }
+  }
+  if (request.cancel != nullptr && request.cancel->cancelled()) {
+    return absl::CancelledError(absl::StrCat("request to ", url.host, " cancelled"));
+  }
+  if (request.deadline <= absl::Now()) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("deadline passed before the request to ", url.host, " was sent"));
+  }
+  return absl::OkStatus();
+}
+
+std::uint64_t CurlTransport::Loop::Post(std::unique_ptr<Transfer> transfer) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      const std::uint64_t id = next_id_++;
+      transfer->id = id;
+      transfer->loop = this;
+      incoming_.push_back(std::move(transfer));
+      event_active(wake_, EV_READ, 0);
+      return id;
+    }
+  }
+  transfer->done(absl::CancelledError("HTTP transport shut down"));
+  return 0;
+}
+
+void CurlTransport::Loop::PostCancel(std::uint64_t id) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return;
+  cancels_.push_back(id);
+  event_active(wake_, EV_READ, 0);
+}
+
+void CurlTransport::Loop::Stop() {
+  absl::MutexLock lock(&mu_);
+  stopping_ = true;
+  event_active(wake_, EV_READ, 0);
+}
+
+void CurlTransport::Loop::OnWakeEvent(evutil_socket_t, short, void* user) {
+  static_cast<Loop*>(user)->Drain();
+}
+
+void CurlTransport::Loop::Drain() {
+  std::vector<std::unique_ptr<Transfer>> incoming;
+  std::vector<std::uint64_t> cancels;
+  bool stopping;
+  {
+    absl::MutexLock lock(&mu_);
+    incoming.swap(incoming_);
+    cancels.swap(cancels_);
+    stopping = stopping_;
+  }
+  if (stopping) {
+    for (auto& transfer : incoming) transfer->done(absl::CancelledError("HTTP transport shut down"));
+    std::vector<std::uint64_t> ids;
+    ids.reserve(transfers_.size());
+    for (const auto& [id, transfer] : transfers_) ids.push_back(id);
+    for (std::uint64_t id : ids) Complete(id, absl::CancelledError("HTTP transport shut down"));
+    event_base_loopbreak(base_);
+    return;
+  }
+  for (auto& transfer : incoming) Admit(std::move(transfer));
+  for (std::uint64_t id : cancels) {
+    auto it = transfers_.find(id);
+    if (it == transfers_.end()) continue;  // finished before the cancellation reached the loop
+    const UrlParts url = SplitUrl(it->second->request.url);
+    Complete(id, absl::CancelledError(absl::StrCat("request to ", url.host, " cancelled")));
+  }
+  StartQueued();
+}
+
+void CurlTransport::Loop::Admit(std::unique_ptr<Transfer> transfer) {
+  const std::uint64_t id = transfer->id;
+  Transfer& admitted = *transfer;
+  transfers_.emplace(id, std::move(transfer));
+  if (active_ < options_.max_concurrent_transfers && waiting_.empty()) {
+    if (absl::Status status = Start(admitted); !status.ok()) Complete(id, std::move(status));
+    return;
+  }
+  waiting_.push_back(id);
+  if (admitted.request.deadline != absl::InfiniteFuture()) {
+    // A queued request must still fail at its deadline, not when a slot frees up.
+    admitted.queue_deadline = evtimer_new(base_, &OnQueueDeadline, &admitted);
+    const timeval delay =
+        absl::ToTimeval(std::max(admitted.request.deadline - absl::Now(), absl::ZeroDuration()));
+    evtimer_add(admitted.queue_deadline, &delay);
+  }
+}
+
+void CurlTransport::Loop::OnQueueDeadline(evutil_socket_t, short, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  const UrlParts url = SplitUrl(transfer->request.url);
+  transfer->loop->Complete(
+      transfer->id, absl::DeadlineExceededError(absl::StrCat(
+                        "deadline passed while the request to ", url.host, " waited for a transfer slot")));
+}
+
+void CurlTransport::Loop::StartQueued() {
+  while (active_ < options_.max_concurrent_transfers && !waiting_.empty()) {
+    const std::uint64_t id = waiting_.front();
+    waiting_.pop_front();
+    auto it = transfers_.find(id);
+    if (it == transfers_.end()) continue;
+    Transfer& transfer = *it->second;
+    if (transfer.queue_deadline != nullptr) {
+      event_free(transfer.queue_deadline);
+      transfer.queue_deadline = nullptr;
+    }
+    if (absl::Status status = Start(transfer); !status.ok()) Complete(id, std::move(status));
+  }
+}
+
+absl::Status CurlTransport::Loop::Start(Transfer& transfer) {
+  const HttpRequest& request = transfer.request;
+  const absl::Time now = absl::Now();
+  if (request.deadline <= now) {
+    return absl::DeadlineExceededError(absl::StrCat("deadline passed before the request to ",
+                                                    SplitUrl(request.url).host, " was sent"));
+  }
+  CURL* easy = curl_easy_init();
+  if (easy == nullptr) return MarkNothingSent(absl::UnavailableError("cannot create a curl handle"));
+  transfer.easy = easy;
+  curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, &transfer);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer.error);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &OnBody);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &OnHeader);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  // A redirect is returned to the caller as a response: following one could carry the bearer
+  // token to another host.
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, options_.allow_plain_http ? "http,https" : "https");
+  curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+  // Over TLS, wait for an HTTP/2 connection being set up to the same host instead of opening
+  // another. Not for plain http: there curl learns a connection cannot multiplex only from its
+  // first response, so one slow request would hold back every other request to that host.
+  if (absl::EqualsIgnoreCase(SplitUrl(request.url).scheme, "https")) {
+    curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+  }
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!options_.ca_bundle_file.empty()) {
+    curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_bundle_file.c_str());
+  }
+  curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
+  if (request.deadline != absl::InfiniteFuture()) {
+    const std::int64_t remaining_ms = absl::ToInt64Milliseconds(absl::Ceil(request.deadline - now, absl::Milliseconds(1)));
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<std::int64_t>(remaining_ms, 1)));
+  }
+  curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_response_bytes));
+  if (request.method == "GET") {
+    curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  } else if (request.method == "HEAD") {
+    curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    if (!request.body.empty() || request.method == "POST" || request.method == "PUT" ||
+        request.method == "PATCH") {
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
+    }
+  }
+  for (const auto& [name, value] : request.headers) {
+    // "Name;" is curl's spelling of a header sent with an empty value.
+    const std::string line = value.empty() ? absl::StrCat(name, ";") : absl::StrCat(name, ": ", value);
+    transfer.headers = curl_slist_append(transfer.headers, line.c_str());
+  }
+  // No "Expect: 100-continue" round trip before a body: the upstreams answer at once anyway.
+  transfer.headers = curl_slist_append(transfer.headers, "Expect:");
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, transfer.headers);
+  if (curl_multi_add_handle(multi_, easy) != CURLM_OK) {
+    return MarkNothingSent(absl::UnavailableError("cannot start a curl transfer"));
+  }
+  transfer.in_multi = true;
+  ++active_;
+  return absl::OkStatus();
+}
+
+void CurlTransport::Loop::Complete(std::uint64_t id, absl::StatusOr<HttpResponse> result) {
+  auto it = transfers_.find(id);
+  if (it == transfers_.end()) return;
+  std::unique_ptr<Transfer> transfer = std::move(it->second);
+  transfers_.erase(it);
+  if (transfer->in_multi) {
+    curl_multi_remove_handle(multi_, transfer->easy);
+    --active_;
+  }
+  if (transfer->easy != nullptr) curl_easy_cleanup(transfer->easy);
+  curl_slist_free_all(transfer->headers);
+  if (transfer->queue_deadline != nullptr) event_free(transfer->queue_deadline);
+  HttpDone done = std::move(transfer->done);
+  transfer.reset();
+  done(std::move(result));
+}
+
+void CurlTransport::Loop::CheckDone() {
+  int queued = 0;
+  while (CURLMsg* message = curl_multi_info_read(multi_, &queued)) {
+    if (message->msg != CURLMSG_DONE) continue;
+    const CURLcode code = message->data.result;
+    Transfer* transfer = nullptr;
+    curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &transfer);
+    if (code != CURLE_OK) {
+      Complete(transfer->id, ErrorStatus(*transfer, code));
+      continue;
+    }
+    long status = 0;
+    curl_easy_getinfo(message->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+    transfer->response.status = static_cast<int>(status);
+    Complete(transfer->id, std::move(transfer->response));
+  }
+  StartQueued();
+}
+
+absl::Status CurlTransport::Loop::ErrorStatus(const Transfer& transfer, CURLcode code) const {
+  // Only the host is named: the query string and headers may carry identifiers or secrets.
+  const UrlParts url = SplitUrl(transfer.request.url);
+  if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
+    return absl::ResourceExhaustedError(absl::StrCat("upstream response larger than ",
+                                                     transfer.request.max_response_bytes,
+                                                     " bytes from ", url.host));
+  }
+  const absl::string_view text = transfer.error[0] != '\0' ? transfer.error : curl_easy_strerror(code);
+  if (code == CURLE_OPERATION_TIMEDOUT) {
+    // The transfer timeout is the caller's deadline; firing well before it means the connect
+    // timeout did, and then no byte of the request was sent.
+    if (absl::Now() + absl::Milliseconds(5) < transfer.request.deadline) {
+      return MarkNothingSent(absl::UnavailableError(absl::StrCat("connecting to ", url.host, " failed: ", text)));
+    }
+    return absl::DeadlineExceededError(absl::StrCat("request to ", url.host, " exceeded its deadline: ", text));
+  }
+  absl::Status status = absl::UnavailableError(absl::StrCat("request to ", url.host, " failed: ", text));
+  switch (code) {
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+      return MarkNothingSent(std::move(status));
+    default:
+      return status;
+  }
+}
+
+int CurlTransport::Loop::OnCurlSocket(CURL*, curl_socket_t socket, int what, void* user, void*) {
+  auto* loop = static_cast<Loop*>(user);
+  auto it = loop->sockets_.find(socket);
+  if (what == CURL_POLL_REMOVE) {
+    if (it != loop->sockets_.end()) {
+      event_free(it->second);
+      loop->sockets_.erase(it);
+    }
+    return 0;
+  }
+  const short kind = EV_PERSIST | ((what & CURL_POLL_IN) != 0 ? EV_READ : 0) |
+                     ((what & CURL_POLL_OUT) != 0 ? EV_WRITE : 0);
+  if (it == loop->sockets_.end()) {
+    event* watch = event_new(loop->base_, socket, kind, &OnSocketEvent, loop);
+    loop->sockets_.emplace(socket, watch);
+    event_add(watch, nullptr);
+    return 0;
+  }
+  event_del(it->second);
+  event_assign(it->second, loop->base_, socket, kind, &OnSocketEvent, loop);
+  event_add(it->second, nullptr);
+  return 0;
+}
+
+int CurlTransport::Loop::OnCurlTimer(CURLM*, long timeout_ms, void* user) {
+  auto* loop = static_cast<Loop*>(user);
+  if (timeout_ms < 0) {
+    evtimer_del(loop->curl_timer_);
+    return 0;
+  }
+  const timeval delay{.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+  evtimer_add(loop->curl_timer_, &delay);
+  return 0;
+}
+
+void CurlTransport::Loop::OnSocketEvent(evutil_socket_t socket, short events, void* user) {
+  auto* loop = static_cast<Loop*>(user);
+  const int flags = ((events & EV_READ) != 0 ? CURL_CSELECT_IN : 0) |
+                    ((events & EV_WRITE) != 0 ? CURL_CSELECT_OUT : 0);
+  int running = 0;
+  curl_multi_socket_action(loop->multi_, socket, flags, &running);
+  loop->CheckDone();
+}
+
+void CurlTransport::Loop::OnTimerEvent(evutil_socket_t, short, void* user) {
+  auto* loop = static_cast<Loop*>(user);
+  int running = 0;
+  curl_multi_socket_action(loop->multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+  loop->CheckDone();
+}
+
+absl::StatusOr<std::unique_ptr<CurlTransport>> CurlTransport::Create(CurlTransportOptions options) {
+  if (options.max_concurrent_transfers < 1) {
+    return absl::InvalidArgumentError("max_concurrent_transfers must be at least 1");
+  }
+  auto loop = std::make_shared<Loop>(std::move(options));
+  if (absl::Status status = loop->Init(); !status.ok()) return status;
+  std::thread thread([loop = loop.get()] { loop->Run(); });
+  return std::unique_ptr<CurlTransport>(new CurlTransport(std::move(loop), std::move(thread)));
+}
+
+CurlTransport::CurlTransport(std::shared_ptr<Loop> loop, std::thread thread)
+    : loop_(std::move(loop)), thread_(std::move(thread)) {}
+
+CurlTransport::~CurlTransport() {
+  loop_->Stop();
+  thread_.join();
+}
+
+void CurlTransport::Send(HttpRequest request, HttpDone done) {
+  if (absl::Status status = loop_->Check(request); !status.ok()) {
+    done(std::move(status));
+    return;
+  }
+  auto transfer = std::make_unique<Loop::Transfer>();
+  std::shared_ptr<CancelToken> cancel = request.cancel;
+  transfer->request = std::move(request);
+  transfer->done = std::move(done);
+  const std::uint64_t id = loop_->Post(std::move(transfer));
+  if (id == 0 || cancel == nullptr) return;
+  // Registered after Post so a cancellation racing with it finds the transfer on the loop. The
+  // token may outlive the transport, hence the weak reference.
+  cancel->OnCancel([loop = std::weak_ptr<Loop>(loop_), id] {
+    if (std::shared_ptr<Loop> alive = loop.lock()) alive->PostCancel(id);
+  });
+}
+
+}  // namespace partner::http

@@ -1,0 +1,57 @@
+// The one real HttpClient: libcurl's multi interface driven by a libevent loop on a single thread
+// owned by the transport (the curl/docs/examples/hiperfifo.c pattern). One multi handle serves
+// every request, so keep-alive connections and HTTP/2 sessions are shared per host.
+//
+// Thread-safety: Send() may be called from any thread, including from inside a `done` callback
+// (which runs on the loop thread); it never blocks on the network. Every `done` runs exactly once:
+// with the response, with a transport error, or with CANCELLED when the request is cancelled or
+// the transport is destroyed first.
+#ifndef PARTNER_SERVER_HTTP_CURL_TRANSPORT_H_
+#define PARTNER_SERVER_HTTP_CURL_TRANSPORT_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/http/http_client.h"
+
+namespace partner::http {
+
+struct CurlTransportOptions {
+  // PEM bundle of trusted CAs; empty uses the system store.
+  std::string ca_bundle_file;
+  // http:// URLs fail with FAILED_PRECONDITION unless allowed (the emulator on loopback).
+  bool allow_plain_http = false;
+  // Transfers in flight at once across all hosts; further requests wait in a queue, still
+  // honouring their deadline and cancellation.
+  int max_concurrent_transfers = 512;
+  absl::Duration connect_timeout = absl::Seconds(10);
+};
+
+class CurlTransport final : public HttpClient {
+ public:
+  static absl::StatusOr<std::unique_ptr<CurlTransport>> Create(CurlTransportOptions options);
+
+  // Completes every pending request with CANCELLED, then joins the loop thread.
+  ~CurlTransport() override;
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  void Send(HttpRequest request, HttpDone done) override;
+
+ private:
+  class Loop;
+
+  CurlTransport(std::shared_ptr<Loop> loop, std::thread thread);
+
+  // Shared with the cancel callbacks registered on each request's CancelToken, which may outlive
+  // the transport.
+  std::shared_ptr<Loop> loop_;
+  std::thread thread_;
+};
+
+}  // namespace partner::http
+
+#endif  // PARTNER_SERVER_HTTP_CURL_TRANSPORT_H_

@@ -1,0 +1,297 @@
+#include "server/http/curl_transport.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/http/nothing_sent.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/unit/http/loopback_server.h"
+
+namespace partner::http {
+namespace {
+
+using ::partner::http::testing::LoopbackServer;
+using ::partner::testing::IsOk;
+using ::partner::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::Optional;
+
+std::unique_ptr<CurlTransport> MakeTransport(CurlTransportOptions options = {}) {
+  absl::StatusOr<std::unique_ptr<CurlTransport>> transport = CurlTransport::Create(std::move(options));
+  EXPECT_THAT(transport.status(), IsOk());
+  return transport.ok() ? *std::move(transport) : nullptr;
+}
+
+CurlTransportOptions PlainHttp() {
+  CurlTransportOptions options;
+  options.allow_plain_http = true;
+  return options;
+}
+
+HttpRequest Request(std::string method, std::string url, std::string body = "") {
+  HttpRequest request;
+  request.method = std::move(method);
+  request.url = std::move(url);
+  request.body = std::move(body);
+  return request;
+}
+
+absl::StatusOr<HttpResponse> SendAndWait(HttpClient& client, HttpRequest request) {
+  absl::StatusOr<HttpResponse> result;
+  absl::Notification done;
+  client.Send(std::move(request), [&](absl::StatusOr<HttpResponse> response) {
+    result = std::move(response);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
+int ThreadCount() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    int threads = 0;
+    if (line.rfind("Threads:", 0) == 0 && absl::SimpleAtoi(line.substr(8), &threads)) return threads;
+  }
+  return -1;
+}
+
+// A loopback port nobody listens on: bound once to learn a free number, then closed.
+int UnusedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+TEST(CurlTransportTest, RoundTripsEachMethodWithHeadersAndBody) {
+  LoopbackServer server;
+  auto transport = MakeTransport(PlainHttp());
+  for (const std::string method : {"GET", "PUT", "DELETE", "POST"}) {
+    const std::string body = method == "GET" ? "" : absl::StrCat("payload of ", method);
+    HttpRequest request = Request(method, server.Url("/echo"), body);
+    request.headers.emplace_back("X-Test", absl::StrCat("value-", method));
+    absl::StatusOr<HttpResponse> response = SendAndWait(*transport, std::move(request));
+    ASSERT_THAT(response.status(), IsOk()) << method;
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, absl::StrCat(method, "\n", body));
+    EXPECT_THAT(response->FindHeader("x-test-echo"), Optional(absl::StrCat("value-", method)));
+    EXPECT_THAT(response->FindHeader("x-mixed-case"), Optional(std::string("Value")));
+  }
+}
+
+TEST(CurlTransportTest, ReusesOneKeepAliveConnection) {
+  LoopbackServer server;
+  auto transport = MakeTransport(PlainHttp());
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<HttpResponse> response = SendAndWait(*transport, Request("GET", server.Url("/echo")));
+    ASSERT_THAT(response.status(), IsOk());
+  }
+  EXPECT_EQ(server.requests_served(), 5);
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
+TEST(CurlTransportTest, ThousandConcurrentSlowRequestsNeedNoThreadEach) {
+  LoopbackServer server;
+  CurlTransportOptions options = PlainHttp();
+  options.max_concurrent_transfers = 1000;
+  auto transport = MakeTransport(options);
+  constexpr int kRequests = 1000;
+  std::atomic<int> ok{0};
+  std::atomic<int> finished{0};
+  absl::Notification all_done;
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < kRequests; ++i) {
+    transport->Send(Request("GET", server.Url("/delay/200")), [&](absl::StatusOr<HttpResponse> response) {
+      if (response.ok() && response->status == 200 && response->body == "done") ok.fetch_add(1);
+      if (finished.fetch_add(1) + 1 == kRequests) all_done.Notify();
+    });
+  }
+  // Test thread, server loop and transport loop, plus slack for runtime helpers; never 1000.
+  EXPECT_LE(ThreadCount(), 6);
+  ASSERT_TRUE(all_done.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_EQ(ok.load(), kRequests);
+  // Serially this would take 200 s; concurrently about one server delay.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+}
+
+TEST(CurlTransportTest, QueuesBeyondTheConcurrencyCap) {
+  LoopbackServer server;
+  CurlTransportOptions options = PlainHttp();
+  options.max_concurrent_transfers = 2;
+  auto transport = MakeTransport(options);
+  std::atomic<int> ok{0};
+  std::atomic<int> finished{0};
+  absl::Notification all_done;
+  for (int i = 0; i < 6; ++i) {
+    transport->Send(Request("GET", server.Url("/delay/50")), [&](absl::StatusOr<HttpResponse> response) {
+      if (response.ok() && response->status == 200) ok.fetch_add(1);
+      if (finished.fetch_add(1) + 1 == 6) all_done.Notify();
+    });
+  }
+  ASSERT_TRUE(all_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(ok.load(), 6);
+  EXPECT_LE(server.connections_accepted(), 2);
+}
+
+TEST(CurlTransportTest, QueuedRequestStillFailsAtItsDeadline) {
+  LoopbackServer server;
+  CurlTransportOptions options = PlainHttp();
+  options.max_concurrent_transfers = 1;
+  auto transport = MakeTransport(options);
+  transport->Send(Request("GET", server.Url("/hang")), [](absl::StatusOr<HttpResponse>) {});
+  HttpRequest queued = Request("GET", server.Url("/echo"));
+  queued.deadline = absl::Now() + absl::Milliseconds(200);
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(SendAndWait(*transport, std::move(queued)).status(),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("waited for a transfer slot")));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
+TEST(CurlTransportTest, DeadlineEndsTheTransfer) {
+  LoopbackServer server;
+  auto transport = MakeTransport(PlainHttp());
+  HttpRequest request = Request("GET", server.Url("/hang"));
+  request.deadline = absl::Now() + absl::Milliseconds(300);
+  const absl::Time start = absl::Now();
+  EXPECT_THAT(SendAndWait(*transport, std::move(request)).status(),
+              StatusIs(absl::StatusCode::kDeadlineExceeded, HasSubstr("127.0.0.1")));
+  const absl::Duration elapsed = absl::Now() - start;
+  EXPECT_GE(elapsed, absl::Milliseconds(250));
+  EXPECT_LT(elapsed, absl::Seconds(2));
+}
+
+TEST(CurlTransportTest, PassedDeadlineSendsNothing) {
+  LoopbackServer server;
+  auto transport = MakeTransport(PlainHttp());
+  HttpRequest request = Request("GET", server.Url("/echo"));
+  request.deadline = absl::Now() - absl::Seconds(1);
+  EXPECT_THAT(SendAndWait(*transport, std::move(request)).status(),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_EQ(server.requests_served(), 0);
+}
+
+TEST(CurlTransportTest, CancelAbortsATransferInFlight) {
+  LoopbackServer server;
+  auto transport = MakeTransport(PlainHttp());
+  HttpRequest request = Request("GET", server.Url("/hang"));
+  std::shared_ptr<CancelToken> cancel = request.cancel;
+  absl::StatusOr<HttpResponse> result;
+  absl::Notification done;
+  transport->Send(std::move(request), [&](absl::StatusOr<HttpResponse> response) {
+    result = std::move(response);
+    done.Notify();
+  });
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (server.requests_served() == 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_EQ(server.requests_served(), 1);
+  EXPECT_FALSE(done.HasBeenNotified());
+  cancel->Cancel();
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_THAT(result.status(), StatusIs(absl::StatusCode::kCancelled));
+}
+
+TEST(CurlTransportTest, BodyLargerThanTheLimitIsRefused) {
+  LoopbackServer server;
+  auto transport = MakeTransport(PlainHttp());
+  HttpRequest at_limit = Request("GET", server.Url("/big/1000"));
+  at_limit.max_response_bytes = 1000;
+  absl::StatusOr<HttpResponse> response = SendAndWait(*transport, std::move(at_limit));
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_EQ(response->body.size(), 1000U);
+
+  HttpRequest over_limit = Request("GET", server.Url("/big/100000"));
+  over_limit.max_response_bytes = 1000;
+  EXPECT_THAT(SendAndWait(*transport, std::move(over_limit)).status(),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("larger than 1000 bytes")));
+}
+
+TEST(CurlTransportTest, RedirectIsReturnedNotFollowed) {
+  LoopbackServer server;
+  auto transport = MakeTransport(PlainHttp());
+  absl::StatusOr<HttpResponse> response = SendAndWait(*transport, Request("GET", server.Url("/redirect")));
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_EQ(response->status, 302);
+  EXPECT_THAT(response->FindHeader("location"), Optional(std::string("http://127.0.0.1:1/elsewhere")));
+}
+
+TEST(CurlTransportTest, ConnectionRefusedIsUnavailableWithNothingSent) {
+  auto transport = MakeTransport(PlainHttp());
+  const std::string host = absl::StrCat("127.0.0.1:", UnusedPort());
+  HttpRequest request = Request("POST", absl::StrCat("http://", host, "/things?sig=s3cr3t"), "{}");
+  request.headers.emplace_back("Authorization", "Bearer t0ken");
+  absl::StatusOr<HttpResponse> response = SendAndWait(*transport, std::move(request));
+  EXPECT_THAT(response.status(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr(host)));
+  EXPECT_TRUE(NothingSent(response.status()));
+  EXPECT_THAT(response.status().message(), Not(HasSubstr("s3cr3t")));
+  EXPECT_THAT(response.status().message(), Not(HasSubstr("t0ken")));
+}
+
+TEST(CurlTransportTest, PlainHttpIsRefusedUnlessAllowed) {
+  LoopbackServer server;
+  auto transport = MakeTransport();
+  EXPECT_THAT(SendAndWait(*transport, Request("GET", server.Url("/echo"))).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("https")));
+  EXPECT_EQ(server.requests_served(), 0);
+}
+
+TEST(CurlTransportTest, SendFromACompletionCallbackChainsRequests) {
+  LoopbackServer server;
+  auto transport = MakeTransport(PlainHttp());
+  absl::StatusOr<HttpResponse> second;
+  absl::Notification done;
+  transport->Send(Request("GET", server.Url("/echo")), [&](absl::StatusOr<HttpResponse> first) {
+    ASSERT_THAT(first.status(), IsOk());
+    transport->Send(Request("PUT", server.Url("/echo"), "again"), [&](absl::StatusOr<HttpResponse> response) {
+      second = std::move(response);
+      done.Notify();
+    });
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  ASSERT_THAT(second.status(), IsOk());
+  EXPECT_EQ(second->body, "PUT\nagain");
+}
+
+TEST(CurlTransportTest, DestructionCancelsEveryPendingRequestOnce) {
+  LoopbackServer server;
+  CurlTransportOptions options = PlainHttp();
+  options.max_concurrent_transfers = 2;
+  auto transport = MakeTransport(options);
+  std::atomic<int> cancelled{0};
+  std::atomic<int> calls{0};
+  for (int i = 0; i < 5; ++i) {  // two in flight, three queued
+    transport->Send(Request("GET", server.Url("/hang")), [&](absl::StatusOr<HttpResponse> response) {
+      calls.fetch_add(1);
+      if (absl::IsCancelled(response.status())) cancelled.fetch_add(1);
+    });
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (server.requests_served() < 2 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_EQ(server.requests_served(), 2);
+  transport.reset();
+  EXPECT_EQ(calls.load(), 5);
+  EXPECT_EQ(cancelled.load(), 5);
+}
+
+}  // namespace
+}  // namespace partner::http

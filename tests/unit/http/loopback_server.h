@@ -1,0 +1,47 @@
+// A small HTTP/1.1 server on 127.0.0.1 (libevent evhttp on its own thread) for testing the curl
+// transport against real sockets. Routes:
+//   /echo           200, body "<METHOD>\n<request body>", echoes the X-Test header as X-Test-Echo
+//   /delay/<ms>     200 "done" after <ms> milliseconds
+//   /big/<bytes>    200 with a body of <bytes> bytes
+//   /redirect       302 to another port
+//   /status/<code>  that status, empty body
+//   /hang           never answers
+#ifndef PARTNER_TESTS_UNIT_HTTP_LOOPBACK_SERVER_H_
+#define PARTNER_TESTS_UNIT_HTTP_LOOPBACK_SERVER_H_
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+struct event_base;
+struct evhttp;
+struct evhttp_request;
+
+namespace partner::http::testing {
+
+class LoopbackServer {
+ public:
+  LoopbackServer();  // aborts the test binary if it cannot listen: nothing else could run
+  ~LoopbackServer();
+  LoopbackServer(const LoopbackServer&) = delete;
+  LoopbackServer& operator=(const LoopbackServer&) = delete;
+
+  // "http://127.0.0.1:<port><path>"
+  std::string Url(const std::string& path) const;
+  int connections_accepted() const { return connections_accepted_.load(); }
+  int requests_served() const { return requests_served_.load(); }
+
+ private:
+  static void OnRequest(evhttp_request* request, void* user);
+
+  event_base* base_ = nullptr;
+  evhttp* http_ = nullptr;
+  int port_ = 0;
+  std::atomic<int> connections_accepted_{0};
+  std::atomic<int> requests_served_{0};
+  std::thread thread_;
+};
+
+}  // namespace partner::http::testing
+
+#endif  // PARTNER_TESTS_UNIT_HTTP_LOOPBACK_SERVER_H_
