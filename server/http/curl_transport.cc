@@ -496,7 +496,9 @@ absl::StatusOr<std::unique_ptr<CurlTransport>> CurlTransport::Create(CurlTranspo
   }
   auto loop = std::make_shared<Loop>(std::move(options));
   if (absl::Status status = loop->Init(); !status.ok()) return status;
-  std::thread thread([loop = loop.get()] { loop->Run(); });
+  // The thread shares ownership: it may outlive this object when the last reference to the
+  // transport is dropped inside a completion callback on the loop thread itself.
+  std::thread thread([loop] { loop->Run(); });
   return std::unique_ptr<CurlTransport>(new CurlTransport(std::move(loop), std::move(thread)));
 }
 
@@ -505,7 +507,12 @@ CurlTransport::CurlTransport(std::shared_ptr<Loop> loop, std::thread thread)
 
 CurlTransport::~CurlTransport() {
   loop_->Stop();
-  thread_.join();
+  // Destroyed from a completion callback: the loop finishes the shutdown once that returns.
+  if (thread_.get_id() == std::this_thread::get_id()) {
+    thread_.detach();
+  } else {
+    thread_.join();
+  }
 }
 
 void CurlTransport::Send(HttpRequest request, HttpDone done) {

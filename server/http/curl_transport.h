@@ -34,7 +34,8 @@ class CurlTransport final : public HttpClient {
  public:
   static absl::StatusOr<std::unique_ptr<CurlTransport>> Create(CurlTransportOptions options);
 
-  // Completes every pending request with CANCELLED, then joins the loop thread.
+  // Completes every pending request with CANCELLED, then joins the loop thread (unless called on
+  // that thread, from a completion callback: the loop then winds down after it returns).
   ~CurlTransport() override;
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;

@@ -1,0 +1,48 @@
+// The outermost policies of the upstream pipeline: headers set once per logical call, before
+// the retry policy, so every attempt of a call carries the same values.
+#ifndef PARTNER_SERVER_HTTP_HEADER_POLICIES_H_
+#define PARTNER_SERVER_HTTP_HEADER_POLICIES_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "server/http/http_client.h"
+
+namespace partner::http {
+
+// Replaces every header named `name` (any case) with one `name: value`.
+void SetHeader(std::vector<Header>& headers, absl::string_view name, std::string value);
+
+// A random (version 4) GUID, lower-case, as Microsoft's request-id headers expect.
+std::string NewRequestId();
+
+// MS-RequestId and x-ms-client-request-id: one fresh id per logical call, which the upstream
+// services echo and log, so one id follows a call through all its retries. MS-CorrelationId and
+// x-ms-correlation-request-id: the incoming RPC's correlation id.
+class RequestIdPolicy final : public HttpClient {
+ public:
+  // `new_id` is injectable for tests; empty uses NewRequestId.
+  RequestIdPolicy(std::shared_ptr<HttpClient> next, std::function<std::string()> new_id = {});
+  void Send(HttpRequest request, HttpDone done) override;
+
+ private:
+  std::shared_ptr<HttpClient> next_;
+  std::function<std::string()> new_id_;
+};
+
+class UserAgentPolicy final : public HttpClient {
+ public:
+  UserAgentPolicy(std::shared_ptr<HttpClient> next, std::string user_agent);
+  void Send(HttpRequest request, HttpDone done) override;
+
+ private:
+  std::shared_ptr<HttpClient> next_;
+  const std::string user_agent_;
+};
+
+}  // namespace partner::http
+
+#endif  // PARTNER_SERVER_HTTP_HEADER_POLICIES_H_

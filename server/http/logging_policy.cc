@@ -1,0 +1,116 @@
+#include "server/http/logging_policy.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "server/http/url_parts.h"
+
+namespace partner::http {
+namespace {
+
+void AppendJsonString(std::string& out, absl::string_view text) {
+  out.push_back('"');
+  for (const char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppendFormat(&out, "\\u%04x", c);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void AppendField(std::string& out, absl::string_view name, absl::string_view value) {
+  absl::StrAppend(&out, ",\"", name, "\":");
+  AppendJsonString(out, value);
+}
+
+absl::string_view FindRequestHeader(const HttpRequest& request, absl::string_view name) {
+  for (const auto& [header, value] : request.headers) {
+    if (absl::EqualsIgnoreCase(header, name)) return value;
+  }
+  return {};
+}
+
+std::string StatusClass(const absl::StatusOr<HttpResponse>& result) {
+  if (!result.ok()) return "error";
+  return absl::StrCat(result->status / 100, "xx");
+}
+
+}  // namespace
+
+void StderrLogSink(absl::string_view line) {
+  const std::string whole = absl::StrCat(line, "\n");
+  // One fwrite per line: stdio locks the stream, so concurrent lines never interleave.
+  std::fwrite(whole.data(), 1, whole.size(), stderr);
+}
+
+void HttpMetrics::Record(const std::string& operation, int attempt, const absl::StatusOr<HttpResponse>& result) {
+  absl::MutexLock lock(&mu_);
+  ++requests_[{operation, StatusClass(result)}];
+  if (attempt > 1) ++retries_;
+  if (result.ok() && result->status == 429) ++throttled_;
+}
+
+HttpMetrics::Snapshot HttpMetrics::snapshot() const {
+  absl::MutexLock lock(&mu_);
+  Snapshot snapshot;
+  snapshot.requests.insert(requests_.begin(), requests_.end());
+  snapshot.retries = retries_;
+  snapshot.throttled = throttled_;
+  return snapshot;
+}
+
+struct LoggingPolicy::Shared {
+  LogSink sink;
+  std::shared_ptr<HttpMetrics> metrics;
+  std::shared_ptr<HttpClient> next;
+};
+
+LoggingPolicy::LoggingPolicy(LogSink sink, std::shared_ptr<HttpMetrics> metrics, std::shared_ptr<HttpClient> next)
+    : shared_(std::make_shared<const Shared>(
+          Shared{sink ? std::move(sink) : LogSink(&StderrLogSink), std::move(metrics), std::move(next)})) {}
+
+void LoggingPolicy::Send(HttpRequest request, HttpDone done) {
+  // Only allow-listed values are taken from the request, before it is handed on.
+  const UrlParts url = SplitUrl(request.url);
+  std::string line = "{\"event\":\"upstream_http\"";
+  AppendField(line, "operation", request.operation);
+  AppendField(line, "method", request.method);
+  AppendField(line, "host", url.host);
+  AppendField(line, "path", url.path);
+  AppendField(line, "request_id", FindRequestHeader(request, "MS-RequestId"));
+  AppendField(line, "correlation_id", request.correlation_id);
+  absl::StrAppend(&line, ",\"attempt\":", request.attempt);
+  std::string operation = request.operation;
+  const int attempt = request.attempt;
+  const absl::Time start = absl::Now();
+  HttpClient& next = *shared_->next;
+  next.Send(std::move(request), [shared = shared_, line = std::move(line), operation = std::move(operation),
+                                 attempt, start, done = std::move(done)](absl::StatusOr<HttpResponse> result) mutable {
+    if (result.ok()) {
+      absl::StrAppend(&line, ",\"status\":", result->status);
+    } else {
+      absl::StrAppend(&line, ",\"status\":0,\"error\":\"", absl::StatusCodeToString(result.status().code()), "\"");
+    }
+    absl::StrAppendFormat(&line, ",\"latency_ms\":%.1f}", absl::ToDoubleMilliseconds(absl::Now() - start));
+    shared->sink(line);
+    if (shared->metrics != nullptr) shared->metrics->Record(operation, attempt, result);
+    done(std::move(result));
+  });
+}
+
+}  // namespace partner::http

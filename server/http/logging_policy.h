@@ -1,0 +1,63 @@
+// The innermost policy: one JSON line per attempt and the counters behind /metrics. Logging is by
+// allow-list: operation, method, host, path without the query, status, latency, attempt, request
+// and correlation ids. No other header, no body and no query string is ever written, so tokens,
+// secrets and passwords cannot reach a log through this layer.
+#ifndef PARTNER_SERVER_HTTP_LOGGING_POLICY_H_
+#define PARTNER_SERVER_HTTP_LOGGING_POLICY_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "server/http/http_client.h"
+
+namespace partner::http {
+
+// Receives one complete JSON object per call, without a trailing newline. Called concurrently.
+using LogSink = std::function<void(absl::string_view line)>;
+
+// Writes each line to stderr, whole.
+void StderrLogSink(absl::string_view line);
+
+// Upstream request counters. Thread-safe.
+class HttpMetrics {
+ public:
+  struct Snapshot {
+    // (operation, status class) -> attempts. Classes: "2xx".."5xx", or "error" for a transport
+    // failure.
+    std::map<std::pair<std::string, std::string>, std::int64_t> requests;
+    std::int64_t retries = 0;    // attempts after the first of their call
+    std::int64_t throttled = 0;  // 429 responses
+  };
+
+  void Record(const std::string& operation, int attempt, const absl::StatusOr<HttpResponse>& result);
+  Snapshot snapshot() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::pair<std::string, std::string>, std::int64_t> requests_ ABSL_GUARDED_BY(mu_);
+  std::int64_t retries_ ABSL_GUARDED_BY(mu_) = 0;
+  std::int64_t throttled_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+class LoggingPolicy final : public HttpClient {
+ public:
+  LoggingPolicy(LogSink sink, std::shared_ptr<HttpMetrics> metrics, std::shared_ptr<HttpClient> next);
+  void Send(HttpRequest request, HttpDone done) override;
+
+ private:
+  struct Shared;
+
+  // Shared with calls in flight, which may outlive the policy.
+  std::shared_ptr<const Shared> shared_;
+};
+
+}  // namespace partner::http
+
+#endif  // PARTNER_SERVER_HTTP_LOGGING_POLICY_H_
