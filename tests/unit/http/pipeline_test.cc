@@ -1,0 +1,229 @@
+#include "server/http/pipeline.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/http/bearer_token_policy.h"
+#include "server/http/header_policies.h"
+#include "server/http/logging_policy.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/unit/http/fakes.h"
+
+namespace partner::http {
+namespace {
+
+using ::partner::http::testing::FakeTimer;
+using ::partner::http::testing::FakeTokenSource;
+using ::partner::http::testing::Response;
+using ::partner::http::testing::ScriptedClient;
+using ::partner::testing::IsOk;
+using ::partner::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::MatchesRegex;
+using ::testing::Not;
+using ::testing::Pair;
+
+std::optional<std::string> FindHeader(const HttpRequest& request, absl::string_view name) {
+  std::optional<std::string> found;
+  for (const auto& [header, value] : request.headers) {
+    if (!absl::EqualsIgnoreCase(header, name)) continue;
+    EXPECT_FALSE(found.has_value()) << "header " << name << " sent twice";
+    found = value;
+  }
+  return found;
+}
+
+absl::StatusOr<HttpResponse> SendNow(HttpClient& client, HttpRequest request) {
+  std::optional<absl::StatusOr<HttpResponse>> result;
+  client.Send(std::move(request), [&result](absl::StatusOr<HttpResponse> r) { result = std::move(r); });
+  EXPECT_TRUE(result.has_value()) << "fakes complete inline";
+  return result.has_value() ? *std::move(result) : absl::InternalError("not completed");
+}
+
+HttpRequest CustomerGet() {
+  HttpRequest request;
+  request.url = "https://api.partnercenter.microsoft.com/v1/customers/c1?sig=SECRET_QUERY";
+  request.operation = "pc.get_customer";
+  request.correlation_id = "corr-1";
+  request.token_tenant = "partner-tenant";
+  request.token_scope = "https://api.partnercenter.microsoft.com/.default";
+  return request;
+}
+
+struct Pipeline {
+  explicit Pipeline(std::deque<absl::StatusOr<HttpResponse>> script)
+      : transport(std::make_shared<ScriptedClient>(std::move(script))),
+        tokens(std::make_shared<FakeTokenSource>()),
+        metrics(std::make_shared<HttpMetrics>()) {
+    PipelineOptions options;
+    options.version = "1.2.3";
+    options.retry.jitter = [] { return 0.0; };
+    options.timer = std::make_shared<FakeTimer>();
+    options.log_sink = [this](absl::string_view line) { log.emplace_back(line); };
+    options.metrics = metrics;
+    client = MakeUpstreamPipeline(std::move(options), transport, tokens);
+  }
+
+  std::shared_ptr<ScriptedClient> transport;
+  std::shared_ptr<FakeTokenSource> tokens;
+  std::shared_ptr<HttpMetrics> metrics;
+  std::vector<std::string> log;
+  std::unique_ptr<HttpClient> client;
+};
+
+TEST(PipelineTest, OneRequestIdPerCallSharedByItsRetries) {
+  Pipeline pipeline({Response(503), Response(200), Response(200)});
+  ASSERT_THAT(SendNow(*pipeline.client, CustomerGet()).status(), IsOk());
+  ASSERT_THAT(SendNow(*pipeline.client, CustomerGet()).status(), IsOk());
+  const std::vector<HttpRequest>& sent = pipeline.transport->requests;
+  ASSERT_EQ(sent.size(), 3U);
+  const std::optional<std::string> first = FindHeader(sent[0], "MS-RequestId");
+  ASSERT_TRUE(first.has_value());
+  EXPECT_THAT(*first, MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+  EXPECT_EQ(FindHeader(sent[0], "x-ms-client-request-id"), first);
+  EXPECT_EQ(FindHeader(sent[1], "MS-RequestId"), first);
+  EXPECT_NE(FindHeader(sent[2], "MS-RequestId"), first);
+  for (const HttpRequest& request : sent) {
+    EXPECT_EQ(FindHeader(request, "MS-CorrelationId"), "corr-1");
+    EXPECT_EQ(FindHeader(request, "x-ms-correlation-request-id"), "corr-1");
+    EXPECT_EQ(FindHeader(request, "User-Agent"), "partner-gateway/1.2.3");
+    EXPECT_EQ(FindHeader(request, "Authorization"), "Bearer token-1");
+  }
+}
+
+TEST(PipelineTest, NoScopeMeansNoTokenAndNoAuthorizationHeader) {
+  Pipeline pipeline({Response(200)});
+  HttpRequest request = CustomerGet();
+  request.token_scope.clear();
+  ASSERT_THAT(SendNow(*pipeline.client, std::move(request)).status(), IsOk());
+  EXPECT_THAT(pipeline.tokens->requests, IsEmpty());
+  EXPECT_EQ(FindHeader(pipeline.transport->requests[0], "Authorization"), std::nullopt);
+}
+
+TEST(PipelineTest, Unauthorized401RefreshesTheTokenOnceAndRetriesOnce) {
+  Pipeline pipeline({Response(401), Response(200)});
+  absl::StatusOr<HttpResponse> response = SendNow(*pipeline.client, CustomerGet());
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_EQ(response->status, 200);
+  ASSERT_EQ(pipeline.transport->requests.size(), 2U);
+  EXPECT_EQ(FindHeader(pipeline.transport->requests[0], "Authorization"), "Bearer token-1");
+  EXPECT_EQ(FindHeader(pipeline.transport->requests[1], "Authorization"), "Bearer token-2");
+  EXPECT_THAT(pipeline.tokens->invalidated,
+              ElementsAre("partner-tenant|https://api.partnercenter.microsoft.com/.default|token-1"));
+}
+
+TEST(PipelineTest, A401AfterTheRefreshIsReturned) {
+  Pipeline pipeline({Response(401), Response(401), Response(200)});
+  absl::StatusOr<HttpResponse> response = SendNow(*pipeline.client, CustomerGet());
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_EQ(response->status, 401);
+  EXPECT_EQ(pipeline.transport->requests.size(), 2U);
+  EXPECT_EQ(pipeline.tokens->invalidated.size(), 1U);
+}
+
+TEST(PipelineTest, TokenFailureIsReturnedUnchangedAndNothingIsSent) {
+  Pipeline pipeline({Response(200)});
+  pipeline.tokens->failure = absl::FailedPreconditionError("app not consented in customer tenant t1");
+  EXPECT_THAT(SendNow(*pipeline.client, CustomerGet()).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "app not consented in customer tenant t1"));
+  EXPECT_THAT(pipeline.transport->requests, IsEmpty());
+}
+
+TEST(PipelineTest, LogsOneAllowListedLinePerAttemptAndNoSecret) {
+  Pipeline pipeline({Response(429, {{"retry-after", "1"}, {"set-cookie", "SECRET_COOKIE"}}, "SECRET_BODY"),
+                     Response(200, {}, "SECRET_BODY")});
+  HttpRequest request = CustomerGet();
+  request.method = "PUT";
+  request.body = "{\"password\":\"SECRET_PASSWORD\"}";
+  request.headers.emplace_back("X-Custom", "SECRET_HEADER");
+  ASSERT_THAT(SendNow(*pipeline.client, std::move(request)).status(), IsOk());
+  ASSERT_EQ(pipeline.log.size(), 2U);
+  const std::string request_id = *FindHeader(pipeline.transport->requests[0], "MS-RequestId");
+  for (const std::string& line : pipeline.log) {
+    EXPECT_THAT(line, Not(HasSubstr("SECRET"))) << line;
+    EXPECT_THAT(line, Not(HasSubstr("token-1"))) << line;
+    EXPECT_THAT(line, HasSubstr("\"operation\":\"pc.get_customer\""));
+    EXPECT_THAT(line, HasSubstr("\"method\":\"PUT\""));
+    EXPECT_THAT(line, HasSubstr("\"host\":\"api.partnercenter.microsoft.com\""));
+    EXPECT_THAT(line, HasSubstr("\"path\":\"/v1/customers/c1\""));
+    EXPECT_THAT(line, HasSubstr("\"request_id\":\"" + request_id + "\""));
+    EXPECT_THAT(line, HasSubstr("\"correlation_id\":\"corr-1\""));
+    EXPECT_THAT(line, HasSubstr("\"latency_ms\":"));
+  }
+  EXPECT_THAT(pipeline.log[0], HasSubstr("\"attempt\":1"));
+  EXPECT_THAT(pipeline.log[0], HasSubstr("\"status\":429"));
+  EXPECT_THAT(pipeline.log[1], HasSubstr("\"attempt\":2"));
+  EXPECT_THAT(pipeline.log[1], HasSubstr("\"status\":200"));
+}
+
+TEST(LoggingPolicyTest, NeverLogsAuthorizationOrQuery) {
+  auto next = std::make_shared<ScriptedClient>();
+  std::vector<std::string> log;
+  LoggingPolicy policy([&log](absl::string_view line) { log.emplace_back(line); }, nullptr, next);
+  HttpRequest request = CustomerGet();
+  request.url = "https://graph.microsoft.com/v1.0/users?$filter=SECRET_FILTER#SECRET_FRAGMENT";
+  request.headers.emplace_back("Authorization", "Bearer SECRET_TOKEN");
+  request.headers.emplace_back("MS-RequestId", "rid-1");
+  EXPECT_THAT(SendNow(policy, std::move(request)).status(), IsOk());
+  ASSERT_EQ(log.size(), 1U);
+  EXPECT_THAT(log[0], Not(HasSubstr("SECRET")));
+  EXPECT_THAT(log[0], HasSubstr("\"path\":\"/v1.0/users\""));
+  EXPECT_THAT(log[0], HasSubstr("\"request_id\":\"rid-1\""));
+  EXPECT_EQ(FindHeader(next->requests[0], "Authorization"), "Bearer SECRET_TOKEN");
+}
+
+TEST(PipelineTest, LogsTransportFailuresByCodeOnly) {
+  Pipeline pipeline({absl::NotFoundError("detail with SECRET_DETAIL")});
+  EXPECT_THAT(SendNow(*pipeline.client, CustomerGet()).status(), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_EQ(pipeline.log.size(), 1U);
+  EXPECT_THAT(pipeline.log[0], HasSubstr("\"status\":0,\"error\":\"NOT_FOUND\""));
+  EXPECT_THAT(pipeline.log[0], Not(HasSubstr("SECRET")));
+}
+
+TEST(PipelineTest, LogEscapesValuesIntoValidJsonStrings) {
+  Pipeline pipeline({Response(200)});
+  HttpRequest request = CustomerGet();
+  request.operation = "op\"with\\quote\n";
+  EXPECT_THAT(SendNow(*pipeline.client, std::move(request)).status(), IsOk());
+  ASSERT_EQ(pipeline.log.size(), 1U);
+  EXPECT_THAT(pipeline.log[0], HasSubstr("\"operation\":\"op\\\"with\\\\quote\\n\""));
+}
+
+TEST(PipelineTest, CountsRequestsByOperationAndClassRetriesAndThrottling) {
+  Pipeline pipeline({Response(429), Response(503), Response(200), Response(404)});
+  EXPECT_THAT(SendNow(*pipeline.client, CustomerGet()).status(), IsOk());
+  HttpRequest other = CustomerGet();
+  other.operation = "arm.get_role_assignment";
+  EXPECT_THAT(SendNow(*pipeline.client, std::move(other)).status(), IsOk());
+  const HttpMetrics::Snapshot snapshot = pipeline.metrics->snapshot();
+  EXPECT_THAT(snapshot.requests,
+              ElementsAre(Pair(Pair("arm.get_role_assignment", "4xx"), 1), Pair(Pair("pc.get_customer", "2xx"), 1),
+                          Pair(Pair("pc.get_customer", "4xx"), 1), Pair(Pair("pc.get_customer", "5xx"), 1)));
+  EXPECT_EQ(snapshot.retries, 2);
+  EXPECT_EQ(snapshot.throttled, 1);
+}
+
+TEST(HeaderPoliciesTest, SetHeaderReplacesAnyCaseVariant) {
+  std::vector<Header> headers = {{"user-agent", "curl"}, {"Accept", "json"}, {"USER-AGENT", "other"}};
+  SetHeader(headers, "User-Agent", "partner-gateway/1");
+  EXPECT_THAT(headers, ElementsAre(Pair("Accept", "json"), Pair("User-Agent", "partner-gateway/1")));
+}
+
+TEST(HeaderPoliciesTest, RequestIdsAreFreshGuids) {
+  const std::string a = NewRequestId();
+  const std::string b = NewRequestId();
+  EXPECT_NE(a, b);
+  EXPECT_THAT(a, MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+}
+
+}  // namespace
+}  // namespace partner::http
