@@ -3,6 +3,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "server/upstream/json.h"
@@ -111,6 +112,14 @@ absl::StatusOr<Page<T>> ParsePage(absl::string_view body, absl::string_view reso
   return page;
 }
 
+// Whether an assignment made at `assigned` applies at `scope`: the same scope or one of its
+// ancestors, compared case-insensitively on segment boundaries.
+bool AppliesAt(absl::string_view assigned, absl::string_view scope) {
+  while (absl::EndsWith(assigned, "/")) assigned.remove_suffix(1);
+  if (assigned.empty()) return true;  // the root scope "/"
+  return absl::StartsWithIgnoreCase(scope, assigned) && (scope.size() == assigned.size() || scope[assigned.size()] == '/');
+}
+
 // Not inlined into the coroutines: g++ 12 rejects a char array in an initializer list there.
 std::string ApiVersionQuery(const std::optional<std::string>& filter = std::nullopt) {
   std::vector<std::pair<std::string, std::string>> params = {{"api-version", kApiVersion}};
@@ -201,10 +210,10 @@ ops::OpTask<absl::StatusOr<RoleAssignment>> ArmClient::GetRoleAssignment(const o
                                                                         std::string assignment_id) {
   absl::StatusOr<std::string> path = ResourcePath(assignment_id);
   if (!path.ok()) co_return path.status();
-  absl::StatusOr<http::HttpResponse> response = co_await Call(
-      *http_, ctx,
+  http::HttpRequest request =
       NewRequest("GET", "arm.get_role_assignment", std::move(tenant),
-                 JoinUrl(options_.arm_url, absl::StrCat(*path, ApiVersionQuery()))));
+                 JoinUrl(options_.arm_url, absl::StrCat(*path, ApiVersionQuery())));
+  absl::StatusOr<http::HttpResponse> response = co_await Call(*http_, ctx, std::move(request));
   if (!response.ok()) co_return response.status();
   if (!IsSuccess(*response)) co_return ArmError(*response, absl::StrCat("role assignment ", assignment_id));
   co_return ParseAssignment(response->body);
@@ -222,7 +231,12 @@ ops::OpTask<absl::StatusOr<std::vector<RoleAssignment>>> ArmClient::ListRoleAssi
       "GET", "arm.list_role_assignments", std::move(tenant),
       JoinUrl(options_.arm_url, absl::StrCat(*path, kProvider, "/roleAssignments",
                                              ApiVersionQuery(filter))));
-  co_return co_await ListAll<RoleAssignment>(ctx, std::move(request), absl::StrCat("role assignments at ", scope));
+  absl::StatusOr<std::vector<RoleAssignment>> all =
+      co_await ListAll<RoleAssignment>(ctx, std::move(request), absl::StrCat("role assignments at ", scope));
+  if (!all.ok() || !principal_id.has_value()) co_return all;
+  // `principalId eq` also returns assignments below the scope; the port promises at and above.
+  std::erase_if(*all, [&scope](const RoleAssignment& a) { return !a.scope.empty() && !AppliesAt(a.scope, scope); });
+  co_return all;
 }
 
 ops::OpTask<absl::StatusOr<std::optional<RoleAssignment>>> ArmClient::DeleteRoleAssignment(const ops::OpContext& ctx,
@@ -230,10 +244,10 @@ ops::OpTask<absl::StatusOr<std::optional<RoleAssignment>>> ArmClient::DeleteRole
                                                                                           std::string assignment_id) {
   absl::StatusOr<std::string> path = ResourcePath(assignment_id);
   if (!path.ok()) co_return path.status();
-  absl::StatusOr<http::HttpResponse> response = co_await Call(
-      *http_, ctx,
+  http::HttpRequest request =
       NewRequest("DELETE", "arm.delete_role_assignment", std::move(tenant),
-                 JoinUrl(options_.arm_url, absl::StrCat(*path, ApiVersionQuery()))));
+                 JoinUrl(options_.arm_url, absl::StrCat(*path, ApiVersionQuery())));
+  absl::StatusOr<http::HttpResponse> response = co_await Call(*http_, ctx, std::move(request));
   if (!response.ok()) co_return response.status();
   if (!IsSuccess(*response)) co_return ArmError(*response, absl::StrCat("role assignment ", assignment_id));
   // 204: nothing was there to delete (CONTRACTS.md §5.6).

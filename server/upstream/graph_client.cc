@@ -121,9 +121,9 @@ http::HttpRequest GraphClient::NewRequest(std::string method, std::string operat
 ops::OpTask<absl::StatusOr<User>> GraphClient::GetUser(const ops::OpContext& ctx, std::string tenant,
                                                       std::string id_or_upn) {
   if (id_or_upn.empty()) co_return absl::InvalidArgumentError("empty user id");
-  absl::StatusOr<http::HttpResponse> response = co_await Call(
-      *http_, ctx,
-      NewRequest("GET", "graph.get_user", std::move(tenant), JoinUrl(options_.graph_url, UserPath(id_or_upn))));
+  http::HttpRequest request =
+      NewRequest("GET", "graph.get_user", std::move(tenant), JoinUrl(options_.graph_url, UserPath(id_or_upn)));
+  absl::StatusOr<http::HttpResponse> response = co_await Call(*http_, ctx, std::move(request));
   if (!response.ok()) co_return response.status();
   if (!IsSuccess(*response)) co_return GraphError(*response, absl::StrCat("user ", id_or_upn));
   co_return ParseOneUser(response->body);
@@ -142,8 +142,8 @@ ops::OpTask<absl::StatusOr<ops::graph::UserPage>> GraphClient::ListUsers(const o
     url = query.skip_token;
   }
   const std::string requested = url;
-  absl::StatusOr<http::HttpResponse> response =
-      co_await Call(*http_, ctx, NewRequest("GET", "graph.list_users", std::move(tenant), std::move(url)));
+  http::HttpRequest request = NewRequest("GET", "graph.list_users", std::move(tenant), std::move(url));
+  absl::StatusOr<http::HttpResponse> response = co_await Call(*http_, ctx, std::move(request));
   if (!response.ok()) co_return response.status();
   if (!IsSuccess(*response)) co_return GraphError(*response, "users");
   absl::StatusOr<ops::graph::UserPage> page = ParseUserPage(response->body, options_.graph_url);

@@ -283,10 +283,10 @@ ops::OpTask<absl::StatusOr<Customer>> PartnerCenterClient::GetCustomer(const ops
                                                                       std::string customer_id) {
   if (absl::Status s = CheckId("customer id", customer_id); !s.ok()) co_return s;
   const std::string resource = absl::StrCat("customer ", customer_id);
-  absl::StatusOr<http::HttpResponse> response = co_await Call(
-      *http_, ctx,
+  http::HttpRequest request =
       NewRequest("pc.get_customer", JoinUrl(options_.partner_center_url,
-                                            absl::StrCat("/v1/customers/", PathSegment(customer_id)))));
+                                            absl::StrCat("/v1/customers/", PathSegment(customer_id))));
+  absl::StatusOr<http::HttpResponse> response = co_await Call(*http_, ctx, std::move(request));
   if (!response.ok()) co_return response.status();
   if (!IsSuccess(*response)) co_return PartnerCenterError(*response, resource, customer_id);
   co_return ParseOne<Customer>(response->body, "customer", ParseCustomer);
@@ -309,11 +309,11 @@ ops::OpTask<absl::StatusOr<Subscription>> PartnerCenterClient::GetSubscription(c
   if (absl::Status s = CheckId("customer id", customer_id); !s.ok()) co_return s;
   if (absl::Status s = CheckId("subscription id", subscription_id); !s.ok()) co_return s;
   const std::string resource = absl::StrCat("subscription ", subscription_id, " of customer ", customer_id);
-  absl::StatusOr<http::HttpResponse> response = co_await Call(
-      *http_, ctx,
+  http::HttpRequest request =
       NewRequest("pc.get_subscription",
                  JoinUrl(options_.partner_center_url, absl::StrCat("/v1/customers/", PathSegment(customer_id),
-                                                                   "/subscriptions/", PathSegment(subscription_id)))));
+                                                                   "/subscriptions/", PathSegment(subscription_id))));
+  absl::StatusOr<http::HttpResponse> response = co_await Call(*http_, ctx, std::move(request));
   if (!response.ok()) co_return response.status();
   if (!IsSuccess(*response)) co_return PartnerCenterError(*response, resource, customer_id);
   co_return ParseOne<Subscription>(response->body, "subscription", ParseSubscription);

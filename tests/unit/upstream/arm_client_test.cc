@@ -208,6 +208,24 @@ TEST_F(ArmClientTest, ListRoleAssignmentsFilters) {
   EXPECT_THAT(http_->requests.at(3).url, HasSubstr("principalId%20eq%20%27x%27%27%20or%20%27%271%27"));
 }
 
+TEST_F(ArmClientTest, PrincipalListKeepsOnlyAssignmentsAtOrAboveTheScope) {
+  auto at = [](const std::string& scope, const std::string& name) {
+    return R"({"id":")" + scope + "/providers/Microsoft.Authorization/roleAssignments/" + name + R"(","name":")" + name +
+           R"(","properties":{"roleDefinitionId":"r","principalId":"p","scope":")" + scope + R"("}})";
+  };
+  http_->Respond(200, Page(at("/", "root") + "," + at("/subscriptions/S", "sub") + "," +
+                               at("/subscriptions/s/resourceGroups/RG", "rg") + "," +
+                               at("/subscriptions/s/resourceGroups/rg2", "other-rg") + "," +
+                               at("/subscriptions/s/resourceGroups/rg/providers/x/y/z", "below") + "," +
+                               at("/subscriptions/s2", "other-sub"),
+                           ""));
+  auto list = Run(client_->ListRoleAssignments(ctx_, "t", "/subscriptions/s/resourceGroups/rg", "p"));
+  ASSERT_THAT(list, IsOk());
+  std::vector<std::string> names;
+  for (const auto& a : *list) names.push_back(a.name);
+  EXPECT_THAT(names, ::testing::ElementsAre("root", "sub", "rg"));
+}
+
 TEST_F(ArmClientTest, DeleteReturnsTheAssignmentOrNothing) {
   const std::string id = std::string(kSub) + "/providers/Microsoft.Authorization/roleAssignments/4f8a2d6c-b1e3-47a9-9c05-e2d7b3f18a64";
   http_->Respond(200, kAssignment);
