@@ -1,0 +1,194 @@
+// Microsoft Graph users in the customer tenant the token was issued by (CONTRACTS.md §6): get by
+// id or UPN, list with $filter/$top and @odata.nextLink, create; Graph error bodies.
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/string_view.h"
+#include "emulator/services.h"
+#include "nlohmann/json.hpp"
+
+namespace partner::emulator {
+namespace {
+
+using nlohmann::json;
+
+json UserJson(const User& u) {
+  return {{"businessPhones", json::array()}, {"displayName", u.display_name}, {"givenName", u.given_name},
+          {"jobTitle", nullptr},             {"mail", u.mail},                 {"mobilePhone", nullptr},
+          {"officeLocation", nullptr},       {"preferredLanguage", "en-GB"},   {"surname", u.surname},
+          {"userPrincipalName", u.user_principal_name}, {"id", u.id}};
+}
+
+// The literal of "field eq 'x'" or "startswith(field,'x')".
+struct UserFilter {
+  std::string field;
+  std::string value;
+  bool prefix = false;
+};
+
+std::optional<UserFilter> ParseUserFilter(absl::string_view filter) {
+  filter = absl::StripAsciiWhitespace(filter);
+  UserFilter out;
+  if (absl::ConsumePrefix(&filter, "startswith(")) {
+    out.prefix = true;
+    const std::size_t comma = filter.find(',');
+    if (comma == absl::string_view::npos || !absl::ConsumeSuffix(&filter, ")")) return std::nullopt;
+    out.field = std::string(absl::StripAsciiWhitespace(filter.substr(0, comma)));
+    filter = absl::StripAsciiWhitespace(filter.substr(comma + 1));
+  } else {
+    const std::size_t eq = filter.find(" eq ");
+    if (eq == absl::string_view::npos) return std::nullopt;
+    out.field = std::string(filter.substr(0, eq));
+    filter = absl::StripAsciiWhitespace(filter.substr(eq + 4));
+  }
+  if (filter.size() < 2 || filter.front() != '\'' || filter.back() != '\'') return std::nullopt;
+  out.value = absl::StrReplaceAll(filter.substr(1, filter.size() - 2), {{"''", "'"}});
+  if (out.field != "userPrincipalName" && out.field != "mail" && out.field != "displayName") return std::nullopt;
+  return out;
+}
+
+}  // namespace
+
+EmuResponse Services::HandleGraph(const EmuRequest& request) {
+  const std::vector<std::string>& s = request.segments;
+  const std::string request_id = NewGuid();
+  auto respond = [&](int status, const json& body) {
+    EmuResponse response;
+    response.status = status;
+    response.body = body.dump();
+    std::optional<absl::string_view> client_request_id = request.Header("client-request-id");
+    response.With("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
+        .With("request-id", request_id)
+        .With("client-request-id", client_request_id ? std::string(*client_request_id) : request_id);
+    return response;
+  };
+  auto error = [&](int status, const std::string& code, const std::string& message) {
+    std::optional<absl::string_view> client_request_id = request.Header("client-request-id");
+    return respond(status, {{"error",
+                             {{"code", code},
+                              {"message", message},
+                              {"innerError",
+                               {{"date", absl::FormatTime("%Y-%m-%dT%H:%M:%S", clock_(), absl::UTCTimeZone())},
+                                {"request-id", request_id},
+                                {"client-request-id", client_request_id ? std::string(*client_request_id) : request_id}}}}}});
+  };
+
+  TokenProblem problem;
+  absl::StatusOr<std::string> tenant = Authenticate(request, options_.audiences.graph, &problem);
+  if (!tenant.ok()) {
+    Count("graph.unauthenticated");
+    if (problem == TokenProblem::kExpired) return error(401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.");
+    if (problem == TokenProblem::kMissing) return error(401, "InvalidAuthenticationToken", "Access token is empty.");
+    return error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.");
+  }
+  if (s.size() < 2 || s.size() > 3 || s[1] != "users") {
+    Count("graph.unknown");
+    return error(400, "BadRequest", absl::StrCat("Resource not found for the segment '", s.size() > 1 ? s[1] : "", "'."));
+  }
+  Customer* customer = FindCustomer(*tenant);
+  std::vector<User> no_users;
+  std::vector<User>& users = customer ? customer->users : no_users;
+  const std::string context = "https://graph.microsoft.com/v1.0/$metadata#users";
+
+  if (s.size() == 3) {
+    if (request.method != "GET") return error(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.");
+    Count("graph.get_user");
+    for (const User& u : users) {
+      if (absl::EqualsIgnoreCase(u.id, s[2]) || absl::EqualsIgnoreCase(u.user_principal_name, s[2])) {
+        json body = UserJson(u);
+        body["@odata.context"] = context + "/$entity";
+        return respond(200, body);
+      }
+    }
+    return error(404, "Request_ResourceNotFound",
+                 absl::StrCat("Resource '", s[2], "' does not exist or one of its queried reference-property objects are not present."));
+  }
+  if (request.method == "GET") {
+    Count("graph.list_users");
+    std::optional<UserFilter> filter;
+    if (std::optional<absl::string_view> raw = request.Query("$filter")) {
+      filter = ParseUserFilter(*raw);
+      if (!filter) return error(400, "Request_UnsupportedQuery", absl::StrCat("Unsupported or invalid query filter clause specified: '", *raw, "'."));
+    }
+    int top = options_.graph_page_size;
+    if (std::optional<absl::string_view> raw = request.Query("$top")) {
+      if (!absl::SimpleAtoi(*raw, &top) || top < 1 || top > 999) {
+        return error(400, "Request_BadRequest", absl::StrCat("Invalid page size specified: '", *raw, "'. Must be between 1 and 999 inclusive."));
+      }
+    }
+    std::size_t offset = 0;
+    if (std::optional<absl::string_view> raw = request.Query("$skiptoken")) {
+      if (!absl::ConsumePrefix(&*raw, "X'") || !absl::SimpleAtoi(*raw, &offset)) {
+        return error(400, "Request_BadRequest", "The $skiptoken is invalid.");
+      }
+    }
+    std::vector<const User*> matching;
+    for (const User& u : users) {
+      if (filter) {
+        const std::string& subject = filter->field == "mail" ? u.mail : filter->field == "displayName" ? u.display_name : u.user_principal_name;
+        if (filter->prefix ? !absl::StartsWithIgnoreCase(subject, filter->value) : !absl::EqualsIgnoreCase(subject, filter->value)) continue;
+      }
+      matching.push_back(&u);
+    }
+    json value = json::array();
+    std::size_t i = offset;
+    for (; i < matching.size() && value.size() < static_cast<std::size_t>(top); ++i) value.push_back(UserJson(*matching[i]));
+    json body = {{"@odata.context", context}, {"value", value}};
+    if (i < matching.size()) {
+      std::string link = absl::StrCat(base_url_, "/v1.0/users?$top=", top);
+      if (std::optional<absl::string_view> raw = request.Query("$filter")) absl::StrAppend(&link, "&$filter=", PercentEncode(*raw));
+      body["@odata.nextLink"] = absl::StrCat(link, "&$skiptoken=X%27", i);
+    }
+    return respond(200, body);
+  }
+  if (request.method != "POST") return error(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.");
+  Count("graph.create_user");
+  const json body = json::parse(request.body, nullptr, false);
+  if (!body.is_object()) return error(400, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.");
+  auto text = [&](const char* field) {
+    auto it = body.find(field);
+    return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const std::string upn = text("userPrincipalName");
+  const std::string nickname = text("mailNickname");
+  const std::string display_name = text("displayName");
+  const json* password_profile = body.contains("passwordProfile") && body["passwordProfile"].is_object() ? &body["passwordProfile"] : nullptr;
+  const bool has_password = password_profile && password_profile->contains("password") && (*password_profile)["password"].is_string();
+  if (upn.empty() || nickname.empty() || display_name.empty() || !body.contains("accountEnabled") ||
+      !body["accountEnabled"].is_boolean() || !has_password) {
+    return error(400, "Request_BadRequest", "Invalid value specified for property: one of accountEnabled, displayName, mailNickname, userPrincipalName, passwordProfile is missing.");
+  }
+  const std::size_t at = upn.find('@');
+  if (customer == nullptr || at == std::string::npos || !absl::EqualsIgnoreCase(upn.substr(at + 1), customer->domain)) {
+    return error(400, "Request_BadRequest",
+                 "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization.");
+  }
+  const std::string password = (*password_profile)["password"].get<std::string>();
+  if (password.size() < 8) {
+    return error(400, "Request_BadRequest", "The specified password does not comply with password complexity requirements. Please provide a different password.");
+  }
+  for (const User& u : users) {
+    if (absl::EqualsIgnoreCase(u.user_principal_name, upn)) {
+      return error(400, "Request_BadRequest", "Another object with the same value for property userPrincipalName already exists.");
+    }
+  }
+  User user;
+  user.id = NewGuid();
+  user.user_principal_name = upn;
+  user.display_name = display_name;
+  user.given_name = text("givenName");
+  user.surname = text("surname");
+  user.usage_location = text("usageLocation");
+  user.account_enabled = body["accountEnabled"].get<bool>();
+  user.created = clock_();
+  users.push_back(user);
+  json created = UserJson(user);
+  created["mail"] = nullptr;
+  created["@odata.context"] = context + "/$entity";
+  return respond(201, created);
+}
+
+}  // namespace partner::emulator

@@ -1,0 +1,128 @@
+// The four upstream services of CONTRACTS.md (Entra token endpoint, Partner Center, ARM, Graph)
+// over one World, with the auth rules of the real services and counters tests can read.
+// Thread-safe: every call takes the world's mutex.
+#ifndef PARTNER_EMULATOR_SERVICES_H_
+#define PARTNER_EMULATOR_SERVICES_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "emulator/exchange.h"
+#include "emulator/world.h"
+
+namespace partner::emulator {
+
+// Audiences (resources) the services accept tokens for: the public cloud's by default; a
+// sovereign-cloud test sets its own.
+struct Audiences {
+  std::string partner_center = "https://api.partnercenter.microsoft.com";
+  std::string arm = "https://management.azure.com";
+  std::string graph = "https://graph.microsoft.com";
+};
+
+struct ServiceOptions {
+  SeedOptions seed;
+  Audiences audiences;
+  std::string app_id = "0d7e2f4a-91c3-4b6e-8a55-3f1e9c2b7d60";
+  // Accepted client secret; empty: secrets are refused (certificate only).
+  std::string client_secret = "sandbox-client-secret";
+  // PEM certificate whose key signs client assertions; empty: assertions are refused.
+  std::string client_certificate_pem;
+  absl::Duration token_lifetime = absl::Hours(1);
+  // Prepend a UTF-8 BOM to Partner Center bodies (CONTRACTS.md §2.3).
+  bool partner_center_bom = true;
+  // ARM answers PrincipalNotFound for a principal younger than this unless principalType is given.
+  absl::Duration principal_replication_delay = absl::Seconds(10);
+  // ARM token buckets per subscription at the documented limits (CONTRACTS.md §5.2).
+  bool arm_throttling = true;
+  int role_assignment_limit = 4000;
+  int arm_page_size = 200;
+  int graph_page_size = 100;
+};
+
+struct Counters {
+  std::map<std::string, std::int64_t> requests_by_route;  // "pc.list_customers" -> n
+  std::int64_t tokens_issued = 0;
+  std::map<std::string, std::int64_t> tokens_by_tenant;
+  std::int64_t rejected_tokens = 0;
+  std::int64_t upstream_requests = 0;  // every request except admin and token routes
+};
+
+class Services {
+ public:
+  // `base_url` is where the emulator listens ("http://127.0.0.1:1234"): next links and client
+  // assertion audiences are built from it. `clock` is injectable for tests.
+  Services(ServiceOptions options, std::string base_url, absl::AnyInvocable<absl::Time()> clock = absl::Now);
+
+  EmuResponse Handle(const EmuRequest& request);
+
+  Counters counters() const;
+  std::vector<RoleAssignment> role_assignments() const;
+  std::vector<Customer> customers() const;
+  const std::string& base_url() const { return base_url_; }
+  const ServiceOptions& options() const { return options_; }
+
+ private:
+  struct Bucket {
+    double tokens = 0;
+    absl::Time refilled;
+  };
+  struct Caller {
+    std::string tenant_id;
+    std::string correlation_id;
+  };
+
+  EmuResponse HandleToken(const EmuRequest& request, const std::string& tenant, bool v1) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  EmuResponse HandlePartnerCenter(const EmuRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  EmuResponse HandleArm(const EmuRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  EmuResponse HandleGraph(const EmuRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  EmuResponse HandleAdmin(const EmuRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // The tenant a valid bearer token for `audience` was issued by, or why not.
+  enum class TokenProblem { kMissing, kUnknown, kExpired, kWrongAudience };
+  absl::StatusOr<std::string> Authenticate(const EmuRequest& request, const std::string& audience,
+                                           TokenProblem* problem) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Customer* FindCustomer(absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Customer* FindTenant(absl::string_view id_or_domain) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  AzureSubscription* FindAzureSubscription(absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const RoleDefinition* FindRole(const std::string& tenant, absl::string_view guid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<RoleDefinition> RolesOf(const std::string& tenant) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Consumes one token of the subscription's bucket for `kind` (reads, writes, deletes); the
+  // remaining count, or nullopt when empty.
+  std::optional<int> TakeArmToken(const std::string& subscription, const std::string& kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string NewGuid() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Count(const std::string& route) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const ServiceOptions options_;
+  const std::string base_url_;
+  absl::AnyInvocable<absl::Time()> clock_;
+
+  mutable absl::Mutex mu_;
+  std::vector<Customer> customers_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, AzureSubscription> azure_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, RoleDefinition> custom_roles_ ABSL_GUARDED_BY(mu_);  // tenant -> role
+  std::map<std::string, RoleAssignment> assignments_ ABSL_GUARDED_BY(mu_);  // lower-case name -> assignment
+  std::map<std::string, IssuedToken> tokens_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Bucket> arm_buckets_ ABSL_GUARDED_BY(mu_);
+  Counters counters_ ABSL_GUARDED_BY(mu_);
+  std::uint64_t guid_state_ ABSL_GUARDED_BY(mu_);
+};
+
+// Helpers shared by the route files.
+std::string Lower(absl::string_view s);
+bool IsGuid(absl::string_view s);
+std::string FormatArmTime(absl::Time t);  // ISO-8601 UTC with 7 fractional digits, as ARM writes it
+
+}  // namespace partner::emulator
+
+#endif  // PARTNER_EMULATOR_SERVICES_H_

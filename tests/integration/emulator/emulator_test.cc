@@ -1,0 +1,378 @@
+// The emulator over real sockets, checked against shared/upstream/CONTRACTS.md rather than against
+// our own clients: token endpoint, Partner Center, ARM, Graph, auth rules, quirks and faults.
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "emulator/emulator.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/emulator/emulator_client.h"
+
+namespace partner::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr char kPartnerTenant[] = "5c1b2a3d-0e9f-4a8b-9c7d-6e5f4a3b2c1d";
+constexpr char kPartnerCenter[] = "https://api.partnercenter.microsoft.com";
+constexpr char kArm[] = "https://management.azure.com";
+constexpr char kGraph[] = "https://graph.microsoft.com";
+constexpr char kReader[] = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+
+class EmulatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Start(emulator::EmulatorOptions()); }
+
+  void Start(emulator::EmulatorOptions options) {
+    emu_.reset();
+    auto started = emulator::Emulator::Start(std::move(options));
+    ASSERT_TRUE(started.ok()) << started.status();
+    emu_ = std::move(*started);
+  }
+
+  std::string Url(const std::string& path) const { return absl::StrCat(emu_->base_url(), path); }
+  Reply Pc(const std::string& path, std::vector<std::string> headers = {}) {
+    headers.push_back(Bearer(Token(*emu_, kPartnerTenant, kPartnerCenter)));
+    return Fetch("GET", Url(path), headers);
+  }
+  emulator::Customer FirstCustomer() const { return emu_->services().customers().front(); }
+  std::string AzureSubscriptionOf(const emulator::Customer& customer) const {
+    return customer.subscriptions.front().azure_subscriptions.front();
+  }
+  std::string AssignmentUrl(const std::string& subscription, const std::string& name) const {
+    return Url(absl::StrCat("/subscriptions/", subscription, "/providers/Microsoft.Authorization/roleAssignments/", name,
+                            "?api-version=2022-04-01"));
+  }
+  static std::string AssignmentBody(const std::string& subscription, const std::string& role, const std::string& principal,
+                                    const std::string& principal_type = "User") {
+    nlohmann::json properties = {
+        {"roleDefinitionId", absl::StrCat("/subscriptions/", subscription, "/providers/Microsoft.Authorization/roleDefinitions/", role)},
+        {"principalId", principal}};
+    if (!principal_type.empty()) properties["principalType"] = principal_type;
+    return nlohmann::json{{"properties", properties}}.dump();
+  }
+
+  std::unique_ptr<emulator::Emulator> emu_;
+};
+
+TEST_F(EmulatorTest, TokenEndpointIssuesV2TokensForAClientSecret) {
+  Reply reply = RequestToken(*emu_, kPartnerTenant, absl::StrCat(kPartnerCenter, "/.default"));
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  nlohmann::json json = reply.Json();
+  EXPECT_EQ(json["token_type"], "Bearer");
+  EXPECT_TRUE(json["expires_in"].is_number());
+  EXPECT_TRUE(json["ext_expires_in"].is_number());
+  EXPECT_FALSE(json["access_token"].get<std::string>().empty());
+  EXPECT_EQ(reply.headers["cache-control"], "no-store, no-cache");
+}
+
+TEST_F(EmulatorTest, TokenEndpointV1AnswersNumbersAsStrings) {
+  const emulator::Customer customer = FirstCustomer();
+  Reply reply = Fetch("POST", Url(absl::StrCat("/", customer.id, "/oauth2/token")), {"Content-Type: application/x-www-form-urlencoded"},
+                      absl::StrCat("grant_type=client_credentials&client_id=0d7e2f4a-91c3-4b6e-8a55-3f1e9c2b7d60",
+                                   "&client_secret=sandbox-client-secret&resource=", FormEncode(kArm)));
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_TRUE(reply.Json()["expires_in"].is_string());
+  EXPECT_EQ(reply.Json()["resource"], kArm);
+}
+
+TEST_F(EmulatorTest, TokenErrorsCarryTheirAadstsCodes) {
+  Reply wrong_secret = RequestToken(*emu_, kPartnerTenant, absl::StrCat(kArm, "/.default"), "the-secret-id");
+  EXPECT_EQ(wrong_secret.status, 401);
+  EXPECT_EQ(wrong_secret.Json()["error"], "invalid_client");
+  EXPECT_EQ(wrong_secret.Json()["error_codes"][0], 7000215);
+  EXPECT_THAT(wrong_secret.Json()["error_description"].get<std::string>(), HasSubstr("\r\nTrace ID: "));
+
+  emulator::Customer unconsented;
+  for (const emulator::Customer& customer : emu_->services().customers()) {
+    if (!customer.app_consented) unconsented = customer;
+  }
+  ASSERT_FALSE(unconsented.id.empty()) << "the seeded data has an unconsented customer";
+  Reply not_consented = RequestToken(*emu_, unconsented.id, absl::StrCat(kArm, "/.default"));
+  EXPECT_EQ(not_consented.status, 400);
+  EXPECT_EQ(not_consented.Json()["error"], "unauthorized_client");
+  EXPECT_THAT(not_consented.Json()["error_description"].get<std::string>(), StartsWith("AADSTS700016: "));
+
+  Reply unknown_tenant = RequestToken(*emu_, "00000000-0000-4000-8000-000000000009", absl::StrCat(kArm, "/.default"));
+  EXPECT_EQ(unknown_tenant.Json()["error_codes"][0], 90002);
+
+  Reply two_resources = RequestToken(*emu_, kPartnerTenant, absl::StrCat(kArm, "/.default ", kGraph, "/.default"));
+  EXPECT_EQ(two_resources.Json()["error"], "invalid_scope");
+}
+
+TEST_F(EmulatorTest, PartnerCenterBodiesStartWithABomAndEchoRequestIds) {
+  Reply reply = Pc("/v1/customers?size=2", {"MS-RequestId: 0b6e3d91-7c2a-4f58-b4e1-5d9a2c8f7e03", "MS-CorrelationId: c1"});
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_THAT(reply.body, StartsWith("\xEF\xBB\xBF{"));
+  EXPECT_EQ(reply.headers["ms-requestid"], "0b6e3d91-7c2a-4f58-b4e1-5d9a2c8f7e03");
+  EXPECT_EQ(reply.headers["ms-correlationid"], "c1");
+}
+
+TEST_F(EmulatorTest, CustomerPagesFollowTheNextLinkAndItsContinuationHeader) {
+  std::vector<std::string> seen;
+  std::string path = "/v1/customers?size=7";
+  std::vector<std::string> headers;
+  while (true) {
+    Reply reply = Pc(path, headers);
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    nlohmann::json page = reply.Json();
+    EXPECT_EQ(page["totalCount"], page["items"].size());
+    for (const auto& item : page["items"]) {
+      seen.push_back(item["id"]);
+      EXPECT_THAT(item["links"]["self"]["uri"].get<std::string>(), StartsWith("/customers/"));
+      EXPECT_FALSE(item.contains("allowDelegatedAccess"));
+    }
+    if (!page["links"].contains("next")) {
+      EXPECT_FALSE(page.contains("continuationToken"));
+      break;
+    }
+    const nlohmann::json& next = page["links"]["next"];
+    EXPECT_THAT(next["uri"].get<std::string>(), StartsWith("/v1/customers?"));
+    EXPECT_EQ(next["headers"][0]["value"], page["continuationToken"]);
+    path = next["uri"];
+    headers = {absl::StrCat(next["headers"][0]["key"].get<std::string>(), ": ", next["headers"][0]["value"].get<std::string>())};
+  }
+  EXPECT_EQ(seen.size(), 60u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 60u);
+}
+
+TEST_F(EmulatorTest, CustomerFilterMatchesCompanyNamePrefixIgnoringCase) {
+  const std::string filter = FormEncode(R"({"Field":"CompanyName","Value":"fabrikam","Operator":"starts_with"})");
+  Reply reply = Pc(absl::StrCat("/v1/customers?size=0&filter=", filter));
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  ASSERT_FALSE(reply.Json()["items"].empty());
+  const nlohmann::json page = reply.Json();
+  for (const auto& item : page["items"]) {
+    EXPECT_THAT(item["companyProfile"]["companyName"].get<std::string>(), StartsWith("Fabrikam"));
+  }
+}
+
+TEST_F(EmulatorTest, PartnerCenterErrorsUseNumericCodesAndTheGatewayShape) {
+  Reply unknown = Pc("/v1/customers/00000000-0000-4000-8000-000000000001");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_TRUE(unknown.Json()["code"].is_number());
+  EXPECT_EQ(unknown.Json()["code"], 1000);
+  EXPECT_EQ(unknown.Json()["source"], "PartnerFD");
+  EXPECT_EQ(Pc("/v1/customers/not-a-guid").status, 400);
+  Reply route = Pc("/v1/nothing-here");
+  EXPECT_EQ(route.status, 404);
+  EXPECT_EQ(route.Json()["statusCode"], 404);
+  const emulator::Customer customer = FirstCustomer();
+  Reply users = Pc(absl::StrCat("/v1/customers/", customer.id, "/users"));
+  EXPECT_EQ(users.status, 403) << "user APIs need an app+user token";
+  Reply no_token = Fetch("GET", Url("/v1/customers?size=1"));
+  EXPECT_EQ(no_token.status, 401);
+  EXPECT_THAT(no_token.headers["www-authenticate"], StartsWith("OAuth realm=urn:cpsvc:cpid:"));
+  Reply arm_token = Fetch("GET", Url("/v1/customers?size=1"), {Bearer(Token(*emu_, kPartnerTenant, kArm))});
+  EXPECT_EQ(arm_token.status, 401) << "a token for another audience";
+}
+
+TEST_F(EmulatorTest, SubscriptionsHaveUpperCaseIdsAndAzurePlanEntitlements) {
+  const emulator::Customer customer = FirstCustomer();
+  Reply list = Pc(absl::StrCat("/v1/customers/", customer.id, "/subscriptions"));
+  ASSERT_EQ(list.status, 200);
+  const nlohmann::json plan = list.Json()["items"][0];
+  EXPECT_THAT(plan["offerId"].get<std::string>(), StartsWith("DZH318Z0BPS6"));
+  const std::string id = plan["id"];
+  EXPECT_EQ(id, absl::AsciiStrToUpper(id));
+  EXPECT_EQ(Pc(absl::StrCat("/v1/customers/", customer.id, "/subscriptions/", absl::AsciiStrToLower(id))).status, 200)
+      << "ids compare case-insensitively";
+  Reply entitlements = Pc(absl::StrCat("/v1/customers/", customer.id, "/subscriptions/", id, "/azureentitlements"));
+  ASSERT_EQ(entitlements.status, 200);
+  EXPECT_EQ(entitlements.Json()["items"][0]["id"], AzureSubscriptionOf(customer));
+  EXPECT_EQ(entitlements.Json()["items"][0]["subscriptionId"], id);
+  Reply missing = Pc(absl::StrCat("/v1/customers/", customer.id, "/subscriptions/00000000-0000-4000-8000-000000000001"));
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.Json()["code"], 20003);
+}
+
+TEST_F(EmulatorTest, ArmRequiresApiVersionAndATokenFromTheSubscriptionsTenant) {
+  const emulator::Customer customer = FirstCustomer();
+  const std::string subscription = AzureSubscriptionOf(customer);
+  const std::string url = Url(absl::StrCat("/subscriptions/", subscription, "/providers/Microsoft.Authorization/roleDefinitions"));
+  Reply no_version = Fetch("GET", url, {Bearer(Token(*emu_, customer.id, kArm))});
+  EXPECT_EQ(no_version.status, 400);
+  EXPECT_EQ(no_version.Json()["error"]["code"], "MissingApiVersionParameter");
+  Reply partner_token = Fetch("GET", url + "?api-version=2022-04-01", {Bearer(Token(*emu_, kPartnerTenant, kArm))});
+  EXPECT_EQ(partner_token.status, 401);
+  EXPECT_EQ(partner_token.Json()["error"]["code"], "InvalidAuthenticationTokenTenant");
+  Reply filtered = Fetch("GET", url + "?api-version=2022-04-01&$filter=" + FormEncode("roleName eq 'reader'"),
+                         {Bearer(Token(*emu_, customer.id, kArm))});
+  ASSERT_EQ(filtered.status, 200) << filtered.body;
+  ASSERT_EQ(filtered.Json()["value"].size(), 1u);
+  EXPECT_EQ(filtered.Json()["value"][0]["name"], kReader);
+  EXPECT_EQ(filtered.Json()["value"][0]["id"],
+            absl::StrCat("/subscriptions/", subscription, "/providers/Microsoft.Authorization/roleDefinitions/", kReader));
+  EXPECT_FALSE(filtered.headers["x-ms-ratelimit-remaining-subscription-reads"].empty());
+}
+
+TEST_F(EmulatorTest, RoleAssignmentsBehaveLikeArm) {
+  const emulator::Customer customer = FirstCustomer();
+  const std::string subscription = AzureSubscriptionOf(customer);
+  const std::string user = customer.users.front().id;
+  const std::string bearer = Bearer(Token(*emu_, customer.id, kArm));
+  const std::vector<std::string> headers = {bearer, "Content-Type: application/json"};
+  const std::string name = "4f8a2d6c-b1e3-47a9-9c05-e2d7b3f18a64";
+
+  Reply created = Fetch("PUT", AssignmentUrl(subscription, name), headers, AssignmentBody(subscription, kReader, user));
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.Json()["properties"]["scope"], absl::StrCat("/subscriptions/", subscription));
+  EXPECT_EQ(created.Json()["name"], name);
+  EXPECT_EQ(Fetch("PUT", AssignmentUrl(subscription, name), headers, AssignmentBody(subscription, kReader, user)).status, 200);
+
+  Reply other_name = Fetch("PUT", AssignmentUrl(subscription, "5d1f0c9a-2e7b-48a6-b3c4-e1f0a9d8c7b2"), headers,
+                           AssignmentBody(subscription, kReader, user));
+  EXPECT_EQ(other_name.status, 409);
+  EXPECT_EQ(other_name.Json()["error"]["code"], "RoleAssignmentExists");
+  EXPECT_THAT(other_name.Json()["error"]["message"].get<std::string>(),
+              HasSubstr(absl::StrReplaceAll(name, {{"-", ""}})));
+
+  Reply changed = Fetch("PUT", AssignmentUrl(subscription, name), headers,
+                        AssignmentBody(subscription, "b24988ac-6180-42a0-ab88-20f7382dd24c", user));
+  EXPECT_EQ(changed.status, 400);
+  EXPECT_EQ(changed.Json()["error"]["code"], "RoleAssignmentUpdateNotPermitted");
+
+  Reply listed = Fetch("GET", Url(absl::StrCat("/subscriptions/", subscription, "/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=",
+                                               FormEncode(absl::StrCat("principalId eq '", user, "'")))), {bearer});
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  ASSERT_EQ(listed.Json()["value"].size(), 1u);
+  EXPECT_EQ(listed.Json()["value"][0]["name"], name);
+
+  EXPECT_EQ(Fetch("DELETE", AssignmentUrl(subscription, name), {bearer}).status, 200);
+  EXPECT_EQ(Fetch("DELETE", AssignmentUrl(subscription, name), {bearer}).status, 204);
+  EXPECT_EQ(Fetch("GET", AssignmentUrl(subscription, name), {bearer}).Json()["error"]["code"], "RoleAssignmentNotFound");
+}
+
+TEST_F(EmulatorTest, ANewUserIsPrincipalNotFoundUntilReplicatedUnlessPrincipalTypeIsGiven) {
+  const emulator::Customer customer = FirstCustomer();
+  const std::string subscription = AzureSubscriptionOf(customer);
+  Reply user = Fetch("POST", Url("/v1.0/users"), {Bearer(Token(*emu_, customer.id, kGraph)), "Content-Type: application/json"},
+                     nlohmann::json{{"accountEnabled", true}, {"displayName", "Owen Tate"}, {"mailNickname", "owen.tate"},
+                                    {"userPrincipalName", absl::StrCat("owen.tate@", customer.domain)},
+                                    {"passwordProfile", {{"forceChangePasswordNextSignIn", true}, {"password", "Vq3#nT8!kLw2"}}}}
+                         .dump());
+  ASSERT_EQ(user.status, 201) << user.body;
+  EXPECT_FALSE(user.Json().contains("passwordProfile")) << "Graph never echoes the password";
+  const std::string id = user.Json()["id"];
+  const std::vector<std::string> headers = {Bearer(Token(*emu_, customer.id, kArm)), "Content-Type: application/json"};
+  Reply without_type = Fetch("PUT", AssignmentUrl(subscription, "11111111-2222-4333-8444-555555555555"), headers,
+                             AssignmentBody(subscription, kReader, id, ""));
+  EXPECT_EQ(without_type.status, 400);
+  EXPECT_EQ(without_type.Json()["error"]["code"], "PrincipalNotFound");
+  EXPECT_THAT(without_type.Json()["error"]["message"].get<std::string>(), HasSubstr(absl::StrReplaceAll(id, {{"-", ""}})));
+  EXPECT_EQ(Fetch("PUT", AssignmentUrl(subscription, "11111111-2222-4333-8444-555555555555"), headers,
+                  AssignmentBody(subscription, kReader, id, "User")).status, 201);
+}
+
+TEST_F(EmulatorTest, GraphFindsUsersByUpnAndPagesWithNextLinks) {
+  const emulator::Customer customer = FirstCustomer();
+  const std::string bearer = Bearer(Token(*emu_, customer.id, kGraph));
+  const emulator::User& first = customer.users.front();
+  Reply by_upn = Fetch("GET", Url(absl::StrCat("/v1.0/users/", FormEncode(first.user_principal_name))), {bearer});
+  ASSERT_EQ(by_upn.status, 200) << by_upn.body;
+  EXPECT_EQ(by_upn.Json()["id"], first.id);
+  EXPECT_EQ(by_upn.Json()["@odata.context"], "https://graph.microsoft.com/v1.0/$metadata#users/$entity");
+  Reply missing = Fetch("GET", Url("/v1.0/users/nobody%40example.com"), {bearer});
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.Json()["error"]["code"], "Request_ResourceNotFound");
+  EXPECT_TRUE(missing.Json()["error"]["innerError"].contains("request-id"));
+
+  std::vector<std::string> seen;
+  std::string url = Url("/v1.0/users?$top=2");
+  while (!url.empty()) {
+    Reply page = Fetch("GET", url, {bearer});
+    ASSERT_EQ(page.status, 200) << page.body;
+    const nlohmann::json json = page.Json();
+    for (const auto& user : json["value"]) seen.push_back(user["id"]);
+    url = json.value("@odata.nextLink", "");
+  }
+  EXPECT_EQ(seen.size(), customer.users.size());
+  Reply other_tenant = Fetch("GET", Url(absl::StrCat("/v1.0/users/", first.id)),
+                             {Bearer(Token(*emu_, emu_->services().customers()[1].id, kGraph))});
+  EXPECT_EQ(other_tenant.status, 404) << "a token selects its own tenant's directory";
+}
+
+TEST_F(EmulatorTest, GraphRefusesADuplicateUpnAndAnUnverifiedDomain) {
+  const emulator::Customer customer = FirstCustomer();
+  auto create = [&](const std::string& upn) {
+    return Fetch("POST", Url("/v1.0/users"), {Bearer(Token(*emu_, customer.id, kGraph)), "Content-Type: application/json"},
+                 nlohmann::json{{"accountEnabled", true}, {"displayName", "X"}, {"mailNickname", "x"}, {"userPrincipalName", upn},
+                                {"passwordProfile", {{"password", "Vq3#nT8!kLw2"}}}}
+                     .dump());
+  };
+  Reply duplicate = create(customer.users.front().user_principal_name);
+  EXPECT_EQ(duplicate.status, 400);
+  EXPECT_EQ(duplicate.Json()["error"]["code"], "Request_BadRequest");
+  EXPECT_THAT(duplicate.Json()["error"]["message"].get<std::string>(), HasSubstr("same value for property userPrincipalName"));
+  EXPECT_THAT(create("x@not-their-domain.example").Json()["error"]["message"].get<std::string>(), HasSubstr("domain portion"));
+}
+
+TEST(EmulatorTokenLifetimeTest, ExpiredTokensAreRejected) {
+  emulator::EmulatorOptions options;
+  options.services.token_lifetime = absl::Seconds(1);
+  auto emu = emulator::Emulator::Start(options);
+  ASSERT_TRUE(emu.ok());
+  const emulator::Customer customer = (*emu)->services().customers().front();
+  const std::string token = Token(**emu, customer.id, kArm);
+  const std::string url = absl::StrCat((*emu)->base_url(), "/subscriptions?api-version=2022-12-01");
+  EXPECT_EQ(Fetch("GET", url, {Bearer(token)}).status, 200);
+  absl::SleepFor(absl::Milliseconds(1100));
+  Reply expired = Fetch("GET", url, {Bearer(token)});
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_EQ(expired.Json()["error"]["code"], "ExpiredAuthenticationToken");
+}
+
+TEST(EmulatorFaultTest, InjectedThrottlingCarriesRetryAfterInEachServicesForm) {
+  emulator::EmulatorOptions options;
+  options.faults.throttle_rate = 1;
+  options.faults.throttle_retry_after = absl::Milliseconds(2128);
+  auto emu = emulator::Emulator::Start(options);
+  ASSERT_TRUE(emu.ok());
+  Reply pc = Fetch("GET", absl::StrCat((*emu)->base_url(), "/v1/customers?size=1"));
+  EXPECT_EQ(pc.status, 429);
+  EXPECT_EQ(pc.headers["retry-after"], "3");
+  EXPECT_EQ(pc.Json()["statusCode"], 429);
+  Reply graph = Fetch("GET", absl::StrCat((*emu)->base_url(), "/v1.0/users"));
+  EXPECT_EQ(graph.status, 429);
+  EXPECT_EQ(graph.headers["retry-after"], "2.128");
+  EXPECT_EQ(graph.Json()["error"]["code"], "TooManyRequests");
+  EXPECT_EQ(Fetch("GET", absl::StrCat((*emu)->base_url(), "/_emulator/counters")).status, 200) << "admin routes are never faulted";
+}
+
+TEST(EmulatorFaultTest, ResetsCloseTheConnectionWithoutAnAnswer) {
+  emulator::EmulatorOptions options;
+  options.faults.reset_rate = 1;
+  auto emu = emulator::Emulator::Start(options);
+  ASSERT_TRUE(emu.ok());
+  EXPECT_EQ(Fetch("GET", absl::StrCat((*emu)->base_url(), "/v1/customers?size=1")).status, 0);
+}
+
+TEST(EmulatorFaultTest, FaultsCanBeChangedAtRunTimeThroughTheAdminRoute) {
+  auto emu = emulator::Emulator::Start(emulator::EmulatorOptions());
+  ASSERT_TRUE(emu.ok());
+  Reply set = Fetch("POST", absl::StrCat((*emu)->base_url(), "/_emulator/faults"), {"Content-Type: application/json"},
+                    R"({"unavailableRate":1})");
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ((*emu)->faults().unavailable_rate, 1);
+  EXPECT_EQ(Fetch("GET", absl::StrCat((*emu)->base_url(), "/subscriptions?api-version=2022-12-01")).status, 503);
+}
+
+TEST(EmulatorHttpsTest, ServesHttpsWithAGeneratedCertificate) {
+  emulator::EmulatorOptions options;
+  options.https = true;
+  auto emu = emulator::Emulator::Start(options);
+  ASSERT_TRUE(emu.ok()) << emu.status();
+  EXPECT_THAT((*emu)->base_url(), StartsWith("https://127.0.0.1:"));
+  Reply trusted = Fetch("GET", absl::StrCat((*emu)->base_url(), "/_emulator/counters"), {}, "", (*emu)->ca_certificate_pem());
+  EXPECT_EQ(trusted.status, 200);
+  EXPECT_EQ(Fetch("GET", absl::StrCat((*emu)->base_url(), "/_emulator/counters")).status, 0)
+      << "an untrusted certificate must fail verification";
+}
+
+}  // namespace
+}  // namespace partner::testing
