@@ -21,6 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "partner/v1/customer_service.grpc.pb.h"
+#include "tests/unit/api/test_certificates.h"
 
 namespace partner {
 namespace {
@@ -146,9 +147,11 @@ std::string HttpGet(int port, const std::string& path) {
   return response;
 }
 
-// grpc.health.v1.Health/Check for the whole server; the serving status (1 = SERVING).
-int HealthStatus(const std::string& target) {
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+// grpc.health.v1.Health/Check for the whole server; the serving status (1 = SERVING), -1 when the
+// call fails.
+int HealthStatus(const std::string& target,
+                 std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials()) {
+  auto channel = grpc::CreateChannel(target, credentials);
   grpc::GenericStub stub(channel);
   grpc::CompletionQueue cq;
   grpc::ClientContext context;
@@ -279,7 +282,7 @@ TEST(GatewayProcessTest, SandboxPrintsItsListeningLineAndAnswersTheApi) {
   const std::string first = gateway.FirstLine();
   const Listening listening = ParseFirstLine(first);
   ASSERT_GT(listening.port, 0) << first;
-  EXPECT_THAT(first, testing::EndsWith(" (sandbox)"));
+  EXPECT_THAT(first, ::testing::EndsWith(" (sandbox)"));
   EXPECT_EQ(HealthStatus(listening.target), 1);
   auto stub = v1::CustomerService::NewStub(
       grpc::CreateChannel(listening.target, grpc::InsecureChannelCredentials()));
@@ -293,6 +296,40 @@ TEST(GatewayProcessTest, SandboxPrintsItsListeningLineAndAnswersTheApi) {
   gateway.Signal(SIGTERM);
   std::string err;
   EXPECT_EQ(gateway.Wait(&err), 0);
+}
+
+TEST(GatewayProcessTest, ServesTlsAndRequiresClientCertificatesWhenConfigured) {
+  TempDir dir;
+  testing::TestPki pki = testing::MakeTestPki();
+  const std::string tls = absl::StrCat(
+      "tls { cert_file: \"", dir.Write("server.crt", pki.server.cert_pem), "\" key_file: \"",
+      dir.Write("server.key", pki.server.key_pem), "\" client_ca_file: \"", dir.Write("ca.crt", pki.ca_pem),
+      "\" require_client_certificate: true }\n");
+  const std::string config = dir.Write("c.textproto", absl::StrCat(ValidConfig(dir), tls));
+  Gateway gateway({"--config", config});
+  const Listening listening = ParseFirstLine(gateway.FirstLine());
+  ASSERT_GT(listening.port, 0);
+  grpc::SslCredentialsOptions with_cert;
+  with_cert.pem_root_certs = pki.ca_pem;
+  with_cert.pem_private_key = pki.client.key_pem;
+  with_cert.pem_cert_chain = pki.client.cert_pem;
+  EXPECT_EQ(HealthStatus(listening.target, grpc::SslCredentials(with_cert)), 1);
+  grpc::SslCredentialsOptions without_cert;
+  without_cert.pem_root_certs = pki.ca_pem;
+  EXPECT_EQ(HealthStatus(listening.target, grpc::SslCredentials(without_cert)), -1);
+  EXPECT_EQ(HealthStatus(listening.target), -1) << "plaintext must not reach a TLS listener";
+  gateway.Signal(SIGTERM);
+  std::string err;
+  EXPECT_EQ(gateway.Wait(&err), 0);
+}
+
+TEST(GatewayProcessTest, RefusesPlaintextOnANonLoopbackAddress) {
+  TempDir dir;
+  const std::string config = dir.Write("c.textproto", ValidConfig(dir));
+  Gateway gateway({"--config", config, "--listen", "0.0.0.0:0"});
+  std::string err;
+  EXPECT_EQ(gateway.Wait(&err), 2);
+  EXPECT_THAT(err, HasSubstr("tls: required when a listen address is not loopback"));
 }
 
 }  // namespace
