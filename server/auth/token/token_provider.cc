@@ -1,15 +1,14 @@
 #include "server/auth/token/token_provider.h"
 
 #include <algorithm>
-#include <string_view>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
 #include "server/config/load_config.h"
 #include "server/ops/error_reason.h"
