@@ -25,15 +25,22 @@
 #include "partner/v1/access_service.grpc.pb.h"
 #include "partner/v1/customer_service.grpc.pb.h"
 #include "partner/v1/subscription_service.grpc.pb.h"
+#include "emulator/emulator.h"
+#include "server/api/access_service.h"
 #include "server/api/admin_http.h"
 #include "server/api/audit_log.h"
 #include "server/api/metrics.h"
+#include "server/api/customer_service.h"
 #include "server/api/page_token.h"
+#include "server/api/request_log.h"
+#include "server/api/subscription_service.h"
 #include "server/auth/caller/caller_policy.h"
 #include "server/config/load_config.h"
+#include "server/upstream_stack.h"
 
 ABSL_FLAG(std::string, config, "", "Textproto configuration file (partner.config.v1.GatewayConfig).");
 ABSL_FLAG(bool, sandbox, false, "Serve on loopback against the built-in upstream emulator.");
+ABSL_FLAG(int, sandbox_customers, 60, "Number of customers the sandbox's emulator is seeded with.");
 ABSL_FLAG(std::string, listen, "",
           "gRPC listen address HOST:PORT, replacing the configured ones (sandbox: 127.0.0.1:50051).");
 ABSL_FLAG(std::string, admin_listen, "",
@@ -159,15 +166,45 @@ int main(int argc, char** argv) {
       partner::api::AdminHttpServer::Start(config.admin_address(), &metrics);
   if (!admin.ok()) return Refuse(admin.status());
 
+  // The sandbox's upstream is the emulator, in process on a loopback port: the same clients,
+  // pipeline and token flow as production, pointed at other URLs with the emulator's identity.
+  std::unique_ptr<partner::emulator::Emulator> emulator;
+  if (sandbox) {
+    partner::emulator::EmulatorOptions emulator_options;
+    emulator_options.services.seed.customers = absl::GetFlag(FLAGS_sandbox_customers);
+    absl::StatusOr<std::unique_ptr<partner::emulator::Emulator>> started =
+        partner::emulator::Emulator::Start(emulator_options);
+    if (!started.ok()) return Refuse(started.status());
+    emulator = *std::move(started);
+    partner::config::v1::Upstreams& up = *config.mutable_upstreams();
+    up.set_authority_url(emulator->base_url());
+    up.set_partner_center_url(emulator->base_url());
+    up.set_arm_url(emulator->base_url());
+    up.set_graph_url(emulator->base_url());
+    config.set_partner_tenant_id(emulator_options.services.seed.partner_tenant_id);
+    config.set_app_id(emulator_options.services.app_id);
+    config.mutable_credential()->set_client_secret(emulator_options.services.client_secret);
+  }
+  absl::StatusOr<std::unique_ptr<partner::UpstreamStack>> upstream = partner::UpstreamStack::Build(config);
+  if (!upstream.ok()) return Refuse(upstream.status());
+  metrics.AddCollector([stack = upstream->get()] { return stack->RenderMetrics(); });
+
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
-  // The upstream clients (server/upstream) and the emulator (emulator/lib) are not in the tree
-  // yet, so there is no Operations implementation to serve the API with: until there is, the
-  // generated services answer UNIMPLEMENTED, while health, reflection and admin work.
-  partner::v1::CustomerService::CallbackService customers;
-  partner::v1::SubscriptionService::CallbackService subscriptions;
-  partner::v1::AccessService::CallbackService access;
+  partner::api::PageTokenCodec page_tokens(*page_token_key);
+  partner::api::StderrRequestLog request_log;
+  partner::api::ServiceDeps deps;
+  deps.operations = &(*upstream)->operations();
+  deps.callers = *callers;
+  deps.audit = audit->get();
+  deps.page_tokens = &page_tokens;
+  deps.metrics = &metrics;
+  deps.request_log = &request_log;
+  deps.default_deadline = absl::Seconds(config.default_deadline_seconds());
+  partner::api::CustomerServiceImpl customers(deps);
+  partner::api::SubscriptionServiceImpl subscriptions(deps);
+  partner::api::AccessServiceImpl access(deps);
 
   grpc::ServerBuilder builder;
   std::vector<int> ports(config.listen_addresses_size(), 0);
