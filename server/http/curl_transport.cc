@@ -433,6 +433,7 @@ absl::Status CurlTransport::Loop::ErrorStatus(const Transfer& transfer, CURLcode
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
     case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
       return MarkNothingSent(std::move(status));
     default:
       return status;

@@ -9,14 +9,18 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/http/nothing_sent.h"
+#include "server/http/pipeline.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/http/loopback_server.h"
 
@@ -255,6 +259,25 @@ TEST(CurlTransportTest, PlainHttpIsRefusedUnlessAllowed) {
   EXPECT_EQ(server.requests_served(), 0);
 }
 
+TEST(CurlTransportTest, HttpsWithTheConfiguredCaBundleSucceeds) {
+  LoopbackServer server(LoopbackServer::Tls::kOn);
+  CurlTransportOptions options;
+  options.ca_bundle_file = server.ca_file();
+  auto transport = MakeTransport(options);
+  absl::StatusOr<HttpResponse> response = SendAndWait(*transport, Request("POST", server.Url("/echo"), "over tls"));
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_EQ(response->body, "POST\nover tls");
+}
+
+TEST(CurlTransportTest, HttpsWithAnUntrustedCertificateIsRefused) {
+  LoopbackServer server(LoopbackServer::Tls::kOn);
+  auto transport = MakeTransport();  // the system store does not hold the test certificate
+  absl::StatusOr<HttpResponse> response = SendAndWait(*transport, Request("POST", server.Url("/echo"), "x"));
+  EXPECT_THAT(response.status(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("127.0.0.1")));
+  EXPECT_TRUE(NothingSent(response.status()));
+  EXPECT_EQ(server.requests_served(), 0);
+}
+
 TEST(CurlTransportTest, SendFromACompletionCallbackChainsRequests) {
   LoopbackServer server;
   auto transport = MakeTransport(PlainHttp());
@@ -291,6 +314,32 @@ TEST(CurlTransportTest, DestructionCancelsEveryPendingRequestOnce) {
   transport.reset();
   EXPECT_EQ(calls.load(), 5);
   EXPECT_EQ(cancelled.load(), 5);
+}
+
+// The whole pipeline on real threads: the retry waits on the ThreadTimer, the attempts run on
+// the transport's loop, and the call still completes exactly once.
+TEST(PipelineOverCurlTest, RetriesAgainstARealServerThenReturnsTheLastResponse) {
+  LoopbackServer server;
+  std::shared_ptr<CurlTransport> transport = MakeTransport(PlainHttp());
+  PipelineOptions options;
+  options.retry.max_attempts = 3;
+  options.retry.initial_backoff = absl::Milliseconds(10);
+  std::vector<std::string> log;
+  absl::Mutex log_mu;
+  options.log_sink = [&](absl::string_view line) {
+    absl::MutexLock lock(&log_mu);
+    log.emplace_back(line);
+  };
+  std::unique_ptr<HttpClient> pipeline = MakeUpstreamPipeline(std::move(options), transport, nullptr);
+  HttpRequest request = Request("GET", server.Url("/status/503"));
+  request.operation = "test.flaky";
+  absl::StatusOr<HttpResponse> response = SendAndWait(*pipeline, std::move(request));
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_EQ(response->status, 503);
+  EXPECT_EQ(server.requests_served(), 3);
+  absl::MutexLock lock(&log_mu);
+  ASSERT_EQ(log.size(), 3U);
+  EXPECT_THAT(log[2], HasSubstr("\"attempt\":3"));
 }
 
 }  // namespace

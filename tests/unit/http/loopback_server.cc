@@ -3,23 +3,32 @@
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/string_view.h"
+#include "gtest/gtest.h"
 
 namespace partner::http::testing {
 namespace {
@@ -36,14 +45,55 @@ void Reply(evhttp_request* request, int code, absl::string_view body) {
   evbuffer_free(out);
 }
 
+// A self-signed P-256 certificate for IP 127.0.0.1, valid for an hour; the PEM goes to `pem_path`.
+SSL_CTX* MakeTlsContext(const std::string& pem_path) {
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* cert = X509_new();
+  if (key == nullptr || cert == nullptr) Fail("cannot create a key");
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509V3_CTX context;
+  X509V3_set_ctx_nodb(&context);
+  X509V3_set_ctx(&context, cert, cert, nullptr, nullptr, 0);
+  for (const auto& [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1"},
+                                   std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
+    X509_EXTENSION* extension = X509V3_EXT_conf_nid(nullptr, &context, nid, value);
+    if (extension == nullptr) Fail("cannot build a certificate extension");
+    X509_add_ext(cert, extension, -1);
+    X509_EXTENSION_free(extension);
+  }
+  if (X509_sign(cert, key, EVP_sha256()) == 0) Fail("cannot sign the certificate");
+  FILE* pem = std::fopen(pem_path.c_str(), "w");
+  if (pem == nullptr || PEM_write_X509(pem, cert) == 0) Fail("cannot write the certificate");
+  std::fclose(pem);
+  SSL_CTX* tls = SSL_CTX_new(TLS_server_method());
+  if (tls == nullptr || SSL_CTX_use_certificate(tls, cert) != 1 || SSL_CTX_use_PrivateKey(tls, key) != 1) {
+    Fail("cannot set up TLS");
+  }
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return tls;
+}
+
 void ReplyLater(evutil_socket_t, short, void* user) {
   Reply(static_cast<evhttp_request*>(user), 200, "done");
 }
 
 }  // namespace
 
-LoopbackServer::LoopbackServer() {
+LoopbackServer::LoopbackServer(Tls tls) {
   evthread_use_pthreads();
+  if (tls == Tls::kOn) {
+    static std::atomic<int> counter{0};
+    ca_file_ = absl::StrCat(::testing::TempDir(), "loopback-ca-", getpid(), "-", counter.fetch_add(1), ".pem");
+    tls_ = MakeTlsContext(ca_file_);
+  }
   base_ = event_base_new();
   http_ = base_ != nullptr ? evhttp_new(base_) : nullptr;
   if (http_ == nullptr) Fail("cannot create the event loop");
@@ -54,8 +104,11 @@ LoopbackServer::LoopbackServer() {
   evhttp_set_bevcb(
       http_,
       [](event_base* base, void* user) -> bufferevent* {
-        static_cast<LoopbackServer*>(user)->connections_accepted_.fetch_add(1);
-        return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+        auto* server = static_cast<LoopbackServer*>(user);
+        server->connections_accepted_.fetch_add(1);
+        if (server->tls_ == nullptr) return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+        return bufferevent_openssl_socket_new(base, -1, SSL_new(server->tls_), BUFFEREVENT_SSL_ACCEPTING,
+                                              BEV_OPT_CLOSE_ON_FREE);
       },
       this);
   sockaddr_in address{};
@@ -81,10 +134,14 @@ LoopbackServer::~LoopbackServer() {
   thread_.join();
   evhttp_free(http_);
   event_base_free(base_);
+  if (tls_ != nullptr) {
+    SSL_CTX_free(tls_);
+    std::remove(ca_file_.c_str());
+  }
 }
 
 std::string LoopbackServer::Url(const std::string& path) const {
-  return absl::StrCat("http://127.0.0.1:", port_, path);
+  return absl::StrCat(tls_ != nullptr ? "https" : "http", "://127.0.0.1:", port_, path);
 }
 
 void LoopbackServer::OnRequest(evhttp_request* request, void* user) {

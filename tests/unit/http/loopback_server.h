@@ -6,6 +6,8 @@
 //   /redirect       302 to another port
 //   /status/<code>  that status, empty body
 //   /hang           never answers
+// With Tls::kOn it serves HTTPS with a fresh self-signed certificate for 127.0.0.1, written to
+// ca_file() for the client to trust.
 #ifndef PARTNER_TESTS_UNIT_HTTP_LOOPBACK_SERVER_H_
 #define PARTNER_TESTS_UNIT_HTTP_LOOPBACK_SERVER_H_
 
@@ -16,24 +18,31 @@
 struct event_base;
 struct evhttp;
 struct evhttp_request;
+struct ssl_ctx_st;
 
 namespace partner::http::testing {
 
 class LoopbackServer {
  public:
-  LoopbackServer();  // aborts the test binary if it cannot listen: nothing else could run
+  enum class Tls { kOff, kOn };
+  // Aborts the test binary if it cannot listen: nothing else could run.
+  explicit LoopbackServer(Tls tls = Tls::kOff);
   ~LoopbackServer();
   LoopbackServer(const LoopbackServer&) = delete;
   LoopbackServer& operator=(const LoopbackServer&) = delete;
 
-  // "http://127.0.0.1:<port><path>"
+  // "http[s]://127.0.0.1:<port><path>"
   std::string Url(const std::string& path) const;
+  // PEM certificate to trust for the HTTPS server.
+  const std::string& ca_file() const { return ca_file_; }
   int connections_accepted() const { return connections_accepted_.load(); }
   int requests_served() const { return requests_served_.load(); }
 
  private:
   static void OnRequest(evhttp_request* request, void* user);
 
+  ssl_ctx_st* tls_ = nullptr;
+  std::string ca_file_;
   event_base* base_ = nullptr;
   evhttp* http_ = nullptr;
   int port_ = 0;
