@@ -224,10 +224,18 @@ TEST(CurlTransportTest, BodyLargerThanTheLimitIsRefused) {
   ASSERT_THAT(response.status(), IsOk());
   EXPECT_EQ(response->body.size(), 1000U);
 
-  HttpRequest over_limit = Request("GET", server.Url("/big/100000"));
-  over_limit.max_response_bytes = 1000;
-  EXPECT_THAT(SendAndWait(*transport, std::move(over_limit)).status(),
-              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("larger than 1000 bytes")));
+  for (const std::string path : {"/big/100000", "/chunked/100000"}) {
+    HttpRequest over_limit = Request("GET", server.Url(path));
+    over_limit.max_response_bytes = 1000;
+    EXPECT_THAT(SendAndWait(*transport, std::move(over_limit)).status(),
+                StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("larger than 1000 bytes")))
+        << path;
+  }
+  HttpRequest chunked = Request("GET", server.Url("/chunked/3000"));
+  chunked.max_response_bytes = 3000;
+  response = SendAndWait(*transport, std::move(chunked));
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_EQ(response->body, std::string(3000, 'y'));
 }
 
 TEST(CurlTransportTest, RedirectIsReturnedNotFollowed) {

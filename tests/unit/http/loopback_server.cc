@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -177,6 +178,17 @@ void LoopbackServer::OnRequest(evhttp_request* request, void* user) {
     event_base_once(server->base_, -1, EV_TIMEOUT, &ReplyLater, request, &delay);
   } else if (number_after("/big/")) {
     Reply(request, 200, std::string(static_cast<std::size_t>(number), 'x'));
+  } else if (number_after("/chunked/")) {
+    // No Content-Length: the client learns the size only while reading.
+    evhttp_send_reply_start(request, 200, nullptr);
+    evbuffer* chunk = evbuffer_new();
+    for (int sent = 0; sent < number; sent += 1024) {
+      const std::string part(static_cast<std::size_t>(std::min(1024, number - sent)), 'y');
+      evbuffer_add(chunk, part.data(), part.size());
+      evhttp_send_reply_chunk(request, chunk);
+    }
+    evbuffer_free(chunk);
+    evhttp_send_reply_end(request);
   } else if (number_after("/status/")) {
     Reply(request, number, "");
   } else if (path == "/redirect") {

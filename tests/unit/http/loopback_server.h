@@ -3,6 +3,7 @@
 //   /echo           200, body "<METHOD>\n<request body>", echoes the X-Test header as X-Test-Echo
 //   /delay/<ms>     200 "done" after <ms> milliseconds
 //   /big/<bytes>    200 with a body of <bytes> bytes
+//   /chunked/<bytes> the same, chunked, without Content-Length
 //   /redirect       302 to another port
 //   /status/<code>  that status, empty body
 //   /hang           never answers
