@@ -1,0 +1,78 @@
+// Drives the gateway (or the echo service) over gRPC with the callback API: no thread waits for
+// a response, so one client process holds tens of thousands of calls in flight.
+#ifndef PARTNER_BENCH_LOADGEN_GRPC_DRIVER_H_
+#define PARTNER_BENCH_LOADGEN_GRPC_DRIVER_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "bench/loadgen/stats.h"
+#include "bench/loadgen/workload.h"
+#include "nlohmann/json.hpp"
+#include "partner/v1/access_service.grpc.pb.h"
+#include "partner/v1/customer_service.grpc.pb.h"
+#include "partner/v1/subscription_service.grpc.pb.h"
+
+namespace partner::bench {
+
+struct GrpcOptions {
+  std::string target;   // host:port
+  int channels = 4;     // separate HTTP/2 connections, calls spread over them in turn
+  absl::Duration deadline = absl::Seconds(60);
+  int page_size = 100;  // ListCustomers
+};
+
+// How long a run lasts: until `duration` has passed, or (when `total_calls` > 0) until that many
+// calls were started; either way every started call is waited for.
+struct RunLimits {
+  absl::Duration duration = absl::Seconds(10);
+  std::int64_t total_calls = 0;
+};
+
+class GrpcDriver {
+ public:
+  explicit GrpcDriver(const GrpcOptions& options);
+
+  // Finds up to `customers` customers through the gateway; with `details`, only those that have an
+  // Azure subscription and users (what AssignRole and ListAzureSubscriptions need).
+  absl::Status Discover(int customers, bool details);
+  // Instead of Discover(), for a target that serves only GetCustomer (the echo service).
+  void SetCustomers(std::vector<CustomerTarget> customers) { customers_ = std::move(customers); }
+  const std::vector<CustomerTarget>& customers() const { return customers_; }
+
+  // Closed loop: `in_flight` calls outstanding at all times. Returns the seconds from the first
+  // call to the last completion.
+  double RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, LatencyRecorder* recorder);
+  // Open loop: calls started at `rate` per second whatever the responses do.
+  double RunOpen(const Mix& mix, double rate, const RunLimits& limits, LatencyRecorder* recorder);
+
+  // One BatchAssignRoles stream of `items` AssignItem()s; its wall time and per-item outcomes.
+  nlohmann::json RunBatch(int items);
+  // The same first `items` items as AssignRole calls one at a time, as a script would make them.
+  nlohmann::json RunSequential(int items);
+
+ private:
+  // Starts one call of `method` (the `sequence`-th of the run); `done` gets its status code.
+  void Start(Method method, std::uint64_t sequence, std::function<void(int)> done);
+  template <typename Stub>
+  Stub& Pick(std::vector<std::unique_ptr<Stub>>& stubs, std::uint64_t sequence) {
+    return *stubs[sequence % stubs.size()];
+  }
+
+  GrpcOptions options_;
+  std::vector<std::unique_ptr<v1::CustomerService::Stub>> customer_stubs_;
+  std::vector<std::unique_ptr<v1::SubscriptionService::Stub>> subscription_stubs_;
+  std::vector<std::unique_ptr<v1::AccessService::Stub>> access_stubs_;
+  std::vector<CustomerTarget> customers_;
+};
+
+}  // namespace partner::bench
+
+#endif  // PARTNER_BENCH_LOADGEN_GRPC_DRIVER_H_

@@ -1,0 +1,181 @@
+// partner-loadgen: drives the gateway (gRPC), the echo service (gRPC) or the emulator (REST) and
+// prints one JSON object: throughput, latency percentiles, errors by code, the server process's
+// CPU, RSS and threads, and the emulator's upstream counters over the measured window.
+#include <sys/types.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "bench/loadgen/grpc_driver.h"
+#include "bench/loadgen/rest_driver.h"
+#include "bench/loadgen/stats.h"
+#include "bench/loadgen/workload.h"
+#include "nlohmann/json.hpp"
+
+ABSL_FLAG(std::string, mode, "grpc", "grpc (closed or open loop), rest, batch or sequential");
+ABSL_FLAG(std::string, target, "", "gRPC host:port of the gateway or echo service");
+ABSL_FLAG(std::string, rest_url, "", "emulator base URL for --mode=rest");
+ABSL_FLAG(std::string, emulator_url, "", "emulator base URL whose /_emulator/counters are read (optional)");
+ABSL_FLAG(std::string, ca_file, "", "PEM CA trusted for the emulator's https");
+ABSL_FLAG(int, server_pid, 0, "process whose CPU, RSS and threads are reported (0: none)");
+ABSL_FLAG(std::string, mix, "get=1", "calls and weights: get, list, subs, assign");
+ABSL_FLAG(int, concurrency, 64, "closed loop: calls in flight");
+ABSL_FLAG(double, rate, 0, "open loop: calls per second (0: closed loop)");
+ABSL_FLAG(double, duration_s, 10, "measured seconds");
+ABSL_FLAG(double, warmup_s, 0, "unmeasured seconds first, same mix and concurrency");
+ABSL_FLAG(int64_t, total_calls, 0, "stop after this many calls instead of after --duration_s");
+ABSL_FLAG(int, customers, 50, "customers to spread calls over");
+ABSL_FLAG(bool, skip_discovery, false, "grpc: use --customer_ids instead of asking the target");
+ABSL_FLAG(std::string, customer_ids, "echo-customer", "with --skip_discovery: comma-separated ids");
+ABSL_FLAG(int, channels, 4, "gRPC channels (HTTP/2 connections)");
+ABSL_FLAG(double, deadline_s, 60, "per-call deadline");
+ABSL_FLAG(int, page_size, 100, "ListCustomers page size");
+ABSL_FLAG(int, items, 1000, "batch and sequential: AssignRole items");
+
+namespace {
+
+using nlohmann::json;
+using partner::bench::GrpcDriver;
+using partner::bench::LatencyRecorder;
+using partner::bench::Method;
+using partner::bench::Mix;
+using partner::bench::ProcessSampler;
+using partner::bench::RunLimits;
+
+[[noreturn]] void Fail(const std::string& message) {
+  std::cerr << "partner-loadgen: " << message << "\n";
+  std::exit(1);
+}
+
+json Counters() {
+  const std::string url = absl::GetFlag(FLAGS_emulator_url);
+  if (url.empty()) return json::object();
+  absl::StatusOr<std::string> body = partner::bench::HttpGet(url + "/_emulator/counters", absl::GetFlag(FLAGS_ca_file));
+  if (!body.ok()) Fail(std::string(body.status().message()));
+  json parsed = json::parse(*body, nullptr, false);
+  if (!parsed.is_object()) Fail("emulator counters: not JSON");
+  return parsed;
+}
+
+// after - before, for the numbers and the per-key maps of the counters.
+json Delta(const json& before, const json& after) {
+  json out = json::object();
+  for (auto it = after.begin(); it != after.end(); ++it) {
+    if (it->is_number()) {
+      out[it.key()] = it->get<std::int64_t>() - before.value(it.key(), std::int64_t{0});
+    } else if (it->is_object()) {
+      json inner = json::object();
+      const json empty = json::object();
+      const json& prior = before.contains(it.key()) ? before[it.key()] : empty;
+      for (auto kv = it->begin(); kv != it->end(); ++kv) {
+        const std::int64_t d = kv->get<std::int64_t>() - prior.value(kv.key(), std::int64_t{0});
+        if (d != 0) inner[kv.key()] = d;
+      }
+      out[it.key()] = inner;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  absl::StatusOr<Mix> mix = Mix::Parse(absl::GetFlag(FLAGS_mix));
+  if (!mix.ok()) Fail(std::string(mix.status().message()));
+  const int concurrency = absl::GetFlag(FLAGS_concurrency);
+  const double rate = absl::GetFlag(FLAGS_rate);
+  RunLimits limits{absl::Seconds(absl::GetFlag(FLAGS_duration_s)), absl::GetFlag(FLAGS_total_calls)};
+  const RunLimits warmup{absl::Seconds(absl::GetFlag(FLAGS_warmup_s)), 0};
+  json out = {{"mode", mode}, {"mix", absl::GetFlag(FLAGS_mix)}};
+
+  std::unique_ptr<GrpcDriver> grpc_driver;
+  std::unique_ptr<partner::bench::RestDriver> rest_driver;
+  if (mode == "rest") {
+    partner::bench::RestOptions options;
+    options.base_url = absl::GetFlag(FLAGS_rest_url);
+    options.ca_file = absl::GetFlag(FLAGS_ca_file);
+    options.page_size = absl::GetFlag(FLAGS_page_size);
+    rest_driver = std::make_unique<partner::bench::RestDriver>(options);
+    if (absl::Status s = rest_driver->Prepare(absl::GetFlag(FLAGS_customers)); !s.ok()) Fail(std::string(s.message()));
+  } else {
+    partner::bench::GrpcOptions options;
+    options.target = absl::GetFlag(FLAGS_target);
+    options.channels = absl::GetFlag(FLAGS_channels);
+    options.deadline = absl::Seconds(absl::GetFlag(FLAGS_deadline_s));
+    options.page_size = absl::GetFlag(FLAGS_page_size);
+    grpc_driver = std::make_unique<GrpcDriver>(options);
+    if (absl::GetFlag(FLAGS_skip_discovery)) {
+      std::vector<partner::bench::CustomerTarget> customers;
+      for (absl::string_view id : absl::StrSplit(absl::GetFlag(FLAGS_customer_ids), ',', absl::SkipEmpty())) {
+        customers.push_back({std::string(id), {}, {}});
+      }
+      grpc_driver->SetCustomers(std::move(customers));
+    } else {
+      const bool details = mode == "batch" || mode == "sequential" || mix->Uses(Method::kAssignRole) ||
+                           mix->Uses(Method::kListAzureSubscriptions);
+      if (absl::Status s = grpc_driver->Discover(absl::GetFlag(FLAGS_customers), details); !s.ok()) {
+        Fail(absl::StrCat("discovery: ", s.message()));
+      }
+    }
+    out["customers"] = grpc_driver->customers().size();
+  }
+
+  auto run = [&](const RunLimits& l, LatencyRecorder* recorder) -> double {
+    if (rest_driver != nullptr) {
+      absl::StatusOr<double> seconds = rest_driver->RunClosed(*mix, concurrency, l, recorder);
+      if (!seconds.ok()) Fail(std::string(seconds.status().message()));
+      return *seconds;
+    }
+    return rate > 0 ? grpc_driver->RunOpen(*mix, rate, l, recorder) : grpc_driver->RunClosed(*mix, concurrency, l, recorder);
+  };
+  if (warmup.duration > absl::ZeroDuration() && (mode == "grpc" || mode == "rest")) {
+    LatencyRecorder ignored;
+    run(warmup, &ignored);
+  }
+
+  const json before = Counters();
+  ProcessSampler sampler(static_cast<pid_t>(absl::GetFlag(FLAGS_server_pid)));
+  sampler.Start();
+  std::int64_t rpcs = 0;
+  if (mode == "grpc" || mode == "rest") {
+    LatencyRecorder recorder;
+    const double seconds = run(limits, &recorder);
+    out.update(recorder.Summary());
+    rpcs = recorder.completed();
+    out["concurrency"] = concurrency;
+    if (rate > 0) out["target_rate"] = rate;
+    out["seconds"] = seconds;
+    out["throughput_rps"] = seconds > 0 ? static_cast<double>(rpcs) / seconds : 0.0;
+  } else if (mode == "batch") {
+    out["batch"] = grpc_driver->RunBatch(absl::GetFlag(FLAGS_items));
+    rpcs = 1;
+  } else if (mode == "sequential") {
+    out["sequential"] = grpc_driver->RunSequential(absl::GetFlag(FLAGS_items));
+    rpcs = absl::GetFlag(FLAGS_items);
+  } else {
+    Fail(absl::StrCat("--mode: unknown '", mode, "'"));
+  }
+  sampler.Stop();
+  const json after = Counters();
+  json server = sampler.Summary();
+  if (server.contains("cpu_seconds") && rpcs > 0) {
+    server["cpu_us_per_rpc"] = server["cpu_seconds"].get<double>() * 1e6 / static_cast<double>(rpcs);
+  }
+  out["server"] = server;
+  if (!after.empty()) {
+    json upstream = Delta(before, after);
+    if (rpcs > 0) {
+      upstream["per_rpc"] = static_cast<double>(upstream.value("upstreamRequests", std::int64_t{0})) / static_cast<double>(rpcs);
+    }
+    out["upstream"] = upstream;
+  }
+  std::cout << out.dump() << std::endl;
+  return 0;
+}

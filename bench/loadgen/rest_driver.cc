@@ -1,0 +1,164 @@
+#include "bench/loadgen/rest_driver.h"
+
+#include <curl/curl.h>
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace partner::bench {
+namespace {
+
+std::size_t Append(char* data, std::size_t size, std::size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+std::size_t Discard(char*, std::size_t size, std::size_t n, void*) { return size * n; }
+
+void CommonOptions(CURL* curl, const std::string& ca_file) {
+  curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
+  if (!ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file.c_str());
+}
+
+// Partner Center bodies may start with a UTF-8 BOM (CONTRACTS.md §2.3).
+std::string StripBom(std::string body) {
+  if (body.rfind("\xEF\xBB\xBF", 0) == 0) body.erase(0, 3);
+  return body;
+}
+
+absl::StatusOr<std::string> Perform(CURL* curl, const std::string& what) {
+  std::string body;
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Append);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  const CURLcode rc = curl_easy_perform(curl);
+  long code = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) return absl::UnavailableError(absl::StrCat(what, ": ", curl_easy_strerror(rc)));
+  if (code < 200 || code >= 300) return absl::UnavailableError(absl::StrCat(what, ": HTTP ", code, " ", body));
+  return body;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> HttpGet(const std::string& url, const std::string& ca_file) {
+  CURL* curl = curl_easy_init();
+  CommonOptions(curl, ca_file);
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  return Perform(curl, url);
+}
+
+absl::Status RestDriver::Prepare(int customers) {
+  CURL* curl = curl_easy_init();
+  CommonOptions(curl, options_.ca_file);
+  const std::string url = absl::StrCat(options_.base_url, "/", options_.partner_tenant_id, "/oauth2/v2.0/token");
+  char* secret = curl_easy_escape(curl, options_.client_secret.c_str(), 0);
+  char* scope = curl_easy_escape(curl, "https://api.partnercenter.microsoft.com/.default", 0);
+  const std::string form = absl::StrCat("grant_type=client_credentials&client_id=", options_.app_id,
+                                        "&client_secret=", secret, "&scope=", scope);
+  curl_free(secret);
+  curl_free(scope);
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_COPYPOSTFIELDS, form.c_str());
+  absl::StatusOr<std::string> token = Perform(curl, "token");
+  if (!token.ok()) return token.status();
+  nlohmann::json json = nlohmann::json::parse(*token, nullptr, false);
+  if (!json.is_object() || !json.contains("access_token")) return absl::UnavailableError("token: no access_token");
+  token_ = json["access_token"].get<std::string>();
+
+  CURL* list = curl_easy_init();
+  CommonOptions(list, options_.ca_file);
+  const std::string list_url = absl::StrCat(options_.base_url, "/v1/customers?size=", std::max(customers, 1));
+  curl_easy_setopt(list, CURLOPT_URL, list_url.c_str());
+  curl_slist* headers = curl_slist_append(nullptr, absl::StrCat("Authorization: Bearer ", token_).c_str());
+  curl_easy_setopt(list, CURLOPT_HTTPHEADER, headers);
+  absl::StatusOr<std::string> body = Perform(list, "list customers");
+  curl_slist_free_all(headers);
+  if (!body.ok()) return body.status();
+  json = nlohmann::json::parse(StripBom(*body), nullptr, false);
+  if (!json.is_object() || !json["items"].is_array()) return absl::UnavailableError("list customers: no items");
+  for (const nlohmann::json& item : json["items"]) customer_ids_.push_back(item.value("id", ""));
+  if (customer_ids_.empty()) return absl::UnavailableError("list customers: empty");
+  return absl::OkStatus();
+}
+
+std::string RestDriver::UrlFor(Method method, std::uint64_t sequence) const {
+  if (method == Method::kGetCustomer) {
+    return absl::StrCat(options_.base_url, "/v1/customers/", customer_ids_[sequence % customer_ids_.size()]);
+  }
+  return absl::StrCat(options_.base_url, "/v1/customers?size=", options_.page_size);
+}
+
+absl::StatusOr<double> RestDriver::RunClosed(const Mix& mix, int in_flight, const RunLimits& limits,
+                                             LatencyRecorder* recorder) {
+  if (mix.Uses(Method::kListAzureSubscriptions) || mix.Uses(Method::kAssignRole)) {
+    return absl::InvalidArgumentError("--mode=rest drives only get and list");
+  }
+  struct Slot {
+    CURL* curl = nullptr;
+    std::string url;
+    absl::Time started;
+  };
+  CURLM* multi = curl_multi_init();
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(in_flight));
+  curl_slist* headers = curl_slist_append(nullptr, absl::StrCat("Authorization: Bearer ", token_).c_str());
+  headers = curl_slist_append(headers, "Accept: application/json");
+  std::vector<std::unique_ptr<Slot>> slots;
+  std::uint64_t next = 0;
+  auto start_call = [&](Slot* slot) {
+    const std::uint64_t sequence = next++;
+    slot->url = UrlFor(mix.Pick(sequence), sequence);
+    curl_easy_setopt(slot->curl, CURLOPT_URL, slot->url.c_str());
+    slot->started = absl::Now();
+    curl_multi_add_handle(multi, slot->curl);
+  };
+  auto may_start = [&] {
+    return limits.total_calls == 0 || next < static_cast<std::uint64_t>(limits.total_calls);
+  };
+  const absl::Time start = absl::Now();
+  absl::Time last = start;
+  for (int i = 0; i < in_flight && may_start(); ++i) {
+    auto slot = std::make_unique<Slot>();
+    slot->curl = curl_easy_init();
+    CommonOptions(slot->curl, options_.ca_file);
+    curl_easy_setopt(slot->curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(slot->curl, CURLOPT_WRITEFUNCTION, Discard);
+    curl_easy_setopt(slot->curl, CURLOPT_PRIVATE, slot.get());
+    start_call(slot.get());
+    slots.push_back(std::move(slot));
+  }
+  int running = static_cast<int>(slots.size());
+  while (running > 0) {
+    int still = 0;
+    curl_multi_perform(multi, &still);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Slot* slot = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &slot);
+      long code = 0;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+      // A transport failure has no HTTP status: counted under 0 would read as success, so -1.
+      const CURLcode result = msg->data.result;
+      last = absl::Now();
+      recorder->Record(result == CURLE_OK ? static_cast<int>(code) : -1, last - slot->started);
+      curl_multi_remove_handle(multi, slot->curl);
+      if ((limits.total_calls > 0 || last - start < limits.duration) && may_start()) {
+        start_call(slot);
+      } else {
+        --running;
+      }
+    }
+    if (running > 0) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+  }
+  for (auto& slot : slots) curl_easy_cleanup(slot->curl);
+  curl_multi_cleanup(multi);
+  curl_slist_free_all(headers);
+  return absl::ToDoubleSeconds(last - start);
+}
+
+}  // namespace partner::bench

@@ -1,0 +1,49 @@
+// Drives the emulator's REST API directly with libcurl's multi interface over HTTP/1.1
+// keep-alive: what a script calling Partner Center itself would cost, for the overhead ratio.
+#ifndef PARTNER_BENCH_LOADGEN_REST_DRIVER_H_
+#define PARTNER_BENCH_LOADGEN_REST_DRIVER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "bench/loadgen/grpc_driver.h"
+#include "bench/loadgen/stats.h"
+#include "bench/loadgen/workload.h"
+
+namespace partner::bench {
+
+struct RestOptions {
+  std::string base_url;  // the emulator, e.g. "https://127.0.0.1:PORT"
+  std::string ca_file;   // PEM trusted for https; empty: the system store
+  std::string partner_tenant_id = "5c1b2a3d-0e9f-4a8b-9c7d-6e5f4a3b2c1d";
+  std::string app_id = "0d7e2f4a-91c3-4b6e-8a55-3f1e9c2b7d60";
+  std::string client_secret = "sandbox-client-secret";
+  int page_size = 100;
+};
+
+// One GET, body returned when the status is 2xx.
+absl::StatusOr<std::string> HttpGet(const std::string& url, const std::string& ca_file);
+
+class RestDriver {
+ public:
+  explicit RestDriver(RestOptions options) : options_(std::move(options)) {}
+
+  // Gets a Partner Center token and the first `customers` customer ids.
+  absl::Status Prepare(int customers);
+  // Closed loop, as GrpcDriver::RunClosed; the mix may hold only get (GET /v1/customers/{id}) and
+  // list (GET /v1/customers?size=N).
+  absl::StatusOr<double> RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, LatencyRecorder* recorder);
+
+ private:
+  std::string UrlFor(Method method, std::uint64_t sequence) const;
+
+  RestOptions options_;
+  std::string token_;
+  std::vector<std::string> customer_ids_;
+};
+
+}  // namespace partner::bench
+
+#endif  // PARTNER_BENCH_LOADGEN_REST_DRIVER_H_

@@ -1,0 +1,134 @@
+#include "bench/loadgen/stats.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace partner::bench {
+
+void LatencyRecorder::Record(int code, absl::Duration latency) {
+  const std::int64_t us = absl::ToInt64Microseconds(latency);
+  absl::MutexLock lock(&mu_);
+  micros_.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(us, 0, UINT32_MAX)));
+  ++codes_[code];
+}
+
+std::int64_t LatencyRecorder::completed() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<std::int64_t>(micros_.size());
+}
+
+std::int64_t LatencyRecorder::succeeded() const {
+  absl::MutexLock lock(&mu_);
+  std::int64_t ok = 0;
+  for (const auto& [code, n] : codes_) {
+    if (code == 0 || (code >= 200 && code < 300)) ok += n;
+  }
+  return ok;
+}
+
+nlohmann::json LatencyRecorder::Summary() const {
+  std::vector<std::uint32_t> sorted;
+  std::map<int, std::int64_t> codes;
+  {
+    absl::MutexLock lock(&mu_);
+    sorted = micros_;
+    codes = codes_;
+  }
+  std::sort(sorted.begin(), sorted.end());
+  // Nearest-rank percentile: the smallest sample with at least q of the samples at or below it.
+  auto at = [&](double q) {
+    if (sorted.empty()) return 0.0;
+    const std::size_t rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+    return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)] / 1000.0;
+  };
+  double sum = 0;
+  for (std::uint32_t us : sorted) sum += us;
+  nlohmann::json errors = nlohmann::json::object();
+  std::int64_t ok = 0;
+  for (const auto& [code, n] : codes) {
+    if (code == 0 || (code >= 200 && code < 300)) ok += n;
+    else errors[std::to_string(code)] = n;
+  }
+  return {{"completed", sorted.size()},
+          {"ok", ok},
+          {"errors", errors},
+          {"latency_ms",
+           {{"p50", at(0.50)},
+            {"p90", at(0.90)},
+            {"p99", at(0.99)},
+            {"p999", at(0.999)},
+            {"max", sorted.empty() ? 0.0 : sorted.back() / 1000.0},
+            {"mean", sorted.empty() ? 0.0 : sum / static_cast<double>(sorted.size()) / 1000.0}}}};
+}
+
+ProcessSampler::Snapshot ProcessSampler::Read() const {
+  Snapshot s;
+  std::ifstream stat(absl::StrCat("/proc/", pid_, "/stat"));
+  std::string line;
+  if (std::getline(stat, line)) {
+    // Fields after the parenthesised command name (which may hold spaces): state is field 3,
+    // utime and stime are fields 14 and 15.
+    const std::size_t close = line.rfind(')');
+    std::vector<std::string> fields = absl::StrSplit(line.substr(close + 2), ' ');
+    double utime = 0, stime = 0;
+    if (fields.size() > 13 && absl::SimpleAtod(fields[11], &utime) && absl::SimpleAtod(fields[12], &stime)) {
+      s.cpu_seconds = (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    }
+  }
+  std::ifstream status(absl::StrCat("/proc/", pid_, "/status"));
+  while (std::getline(status, line)) {
+    std::vector<std::string> kv = absl::StrSplit(line, absl::MaxSplits(':', 1));
+    if (kv.size() != 2) continue;
+    std::int64_t value = 0;
+    std::vector<std::string> words = absl::StrSplit(kv[1], ' ', absl::SkipWhitespace());
+    if (words.empty() || !absl::SimpleAtoi(words[0], &value)) continue;
+    if (kv[0] == "Threads") s.threads = value;
+    else if (kv[0] == "VmRSS") s.rss_kib = value;
+    else if (kv[0] == "VmHWM") s.hwm_kib = value;
+  }
+  return s;
+}
+
+void ProcessSampler::Start() {
+  if (pid_ == 0) return;
+  start_ = Read();
+  max_threads_ = start_.threads;
+  max_rss_kib_ = std::max(start_.rss_kib, start_.hwm_kib);
+  running_ = true;
+  thread_ = std::thread([this] {
+    while (running_) {
+      const Snapshot s = Read();
+      max_threads_ = std::max(max_threads_, s.threads);
+      max_rss_kib_ = std::max({max_rss_kib_, s.rss_kib, s.hwm_kib});
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  });
+}
+
+void ProcessSampler::Stop() {
+  if (!running_) return;
+  running_ = false;
+  thread_.join();
+  end_ = Read();
+  max_threads_ = std::max(max_threads_, end_.threads);
+  max_rss_kib_ = std::max({max_rss_kib_, end_.rss_kib, end_.hwm_kib});
+}
+
+nlohmann::json ProcessSampler::Summary() const {
+  if (pid_ == 0) return nlohmann::json::object();
+  return {{"pid", pid_},
+          {"cpu_seconds", end_.cpu_seconds - start_.cpu_seconds},
+          {"peak_rss_mib", static_cast<double>(max_rss_kib_) / 1024.0},
+          {"max_threads", max_threads_},
+          {"threads_at_end", end_.threads}};
+}
+
+}  // namespace partner::bench
