@@ -6,6 +6,7 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +26,7 @@
 #include "partner/v1/access_service.grpc.pb.h"
 #include "partner/v1/customer_service.grpc.pb.h"
 #include "partner/v1/subscription_service.grpc.pb.h"
+#include "emulator/app_credential.h"
 #include "emulator/emulator.h"
 #include "server/api/access_service.h"
 #include "server/api/admin_http.h"
@@ -72,11 +74,29 @@ GatewayConfig SandboxConfig() {
   config.add_listen_addresses("127.0.0.1:50051");
   config.set_admin_address("127.0.0.1:0");
   config.mutable_callers()->set_allow_unauthenticated(true);
-  config.set_allow_plain_http(true);
   const char* tmp = std::getenv("TMPDIR");
   config.set_audit_log_path(absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
                                          "/partner-gateway-sandbox-audit-", ::getpid(), ".jsonl"));
   return config;
+}
+
+// A directory only this user can read, under $TMPDIR, for the sandbox's generated credentials.
+absl::StatusOr<std::string> MakePrivateDirectory() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string path = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/partner-gateway-sandbox-XXXXXX");
+  if (::mkdtemp(path.data()) == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot create a private directory under ", tmp != nullptr ? tmp : "/tmp"));
+  }
+  return path;
+}
+
+absl::StatusOr<std::string> WritePrivateFile(const std::string& dir, const std::string& name, const std::string& content) {
+  const std::string path = absl::StrCat(dir, "/", name);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool written = fd >= 0 && ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+  if (fd >= 0) written = ::close(fd) == 0 && written;
+  if (!written) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return path;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(const GatewayConfig& config) {
@@ -166,24 +186,40 @@ int main(int argc, char** argv) {
       partner::api::AdminHttpServer::Start(config.admin_address(), &metrics);
   if (!admin.ok()) return Refuse(admin.status());
 
-  // The sandbox's upstream is the emulator, in process on a loopback port: the same clients,
-  // pipeline and token flow as production, pointed at other URLs with the emulator's identity.
+  // The sandbox's upstream is the emulator, in process on a loopback port, over HTTPS with a
+  // generated certificate; the gateway authenticates with a generated app certificate (a signed
+  // client assertion). Same clients, pipeline and token flow as production, other URLs.
   std::unique_ptr<partner::emulator::Emulator> emulator;
   if (sandbox) {
+    absl::StatusOr<std::string> dir = MakePrivateDirectory();
+    if (!dir.ok()) return Refuse(dir.status());
+    absl::StatusOr<partner::emulator::AppCredential> app = partner::emulator::GenerateAppCredential("partner-gateway sandbox app");
+    if (!app.ok()) return Refuse(app.status());
     partner::emulator::EmulatorOptions emulator_options;
+    emulator_options.https = true;
     emulator_options.services.seed.customers = absl::GetFlag(FLAGS_sandbox_customers);
+    emulator_options.services.client_secret.clear();
+    emulator_options.services.client_certificate_pem = app->certificate_pem;
     absl::StatusOr<std::unique_ptr<partner::emulator::Emulator>> started =
         partner::emulator::Emulator::Start(emulator_options);
     if (!started.ok()) return Refuse(started.status());
     emulator = *std::move(started);
+    absl::StatusOr<std::string> ca = WritePrivateFile(*dir, "emulator-ca.pem", emulator->ca_certificate_pem());
+    absl::StatusOr<std::string> cert = WritePrivateFile(*dir, "app.crt", app->certificate_pem);
+    absl::StatusOr<std::string> key = WritePrivateFile(*dir, "app.key", app->private_key_pem);
+    for (const auto* written : {&ca, &cert, &key}) {
+      if (!written->ok()) return Refuse(written->status());
+    }
     partner::config::v1::Upstreams& up = *config.mutable_upstreams();
     up.set_authority_url(emulator->base_url());
     up.set_partner_center_url(emulator->base_url());
     up.set_arm_url(emulator->base_url());
     up.set_graph_url(emulator->base_url());
+    up.set_ca_bundle_file(*ca);
     config.set_partner_tenant_id(emulator_options.services.seed.partner_tenant_id);
     config.set_app_id(emulator_options.services.app_id);
-    config.mutable_credential()->set_client_secret(emulator_options.services.client_secret);
+    config.mutable_credential()->mutable_certificate()->set_certificate_file(*cert);
+    config.mutable_credential()->mutable_certificate()->set_private_key_file(*key);
   }
   absl::StatusOr<std::unique_ptr<partner::UpstreamStack>> upstream = partner::UpstreamStack::Build(config);
   if (!upstream.ok()) return Refuse(upstream.status());
