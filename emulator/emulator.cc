@@ -14,7 +14,9 @@
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <random>
 #include <set>
 #include <thread>
@@ -44,13 +46,20 @@ class Emulator::Impl {
   evhttp* http_ = nullptr;
   SSL_CTX* ssl_ctx_ = nullptr;
   std::thread loop_;
-  // A response waiting out its injected latency on the loop's timer. Loop thread only.
+  // How a response goes on the wire: whole, cut short (declared length never reached, then the
+  // connection closes), or trickled one body byte per timer tick after the headers.
+  enum class Delivery { kWhole, kTruncated, kTrickle };
+  // A response waiting out its injected latency on the loop's timer, or trickling. Loop thread only.
   struct DelayedReply {
     Impl* impl;
     evhttp_request* request;  // null once the client went away
     evhttp_connection* connection;
     EmuResponse response;
     event* timer;
+    Delivery delivery = Delivery::kWhole;
+    absl::Duration interval = absl::ZeroDuration();
+    bool started = false;  // trickle: headers sent
+    std::size_t sent = 0;  // trickle: body bytes sent
   };
   std::set<DelayedReply*> delayed_;
 
@@ -64,10 +73,19 @@ class Emulator::Impl {
   static void OnConnectionClosed(evhttp_connection* connection, void* self);
   void Serve(evhttp_request* request);
   // The fault to inject for this request, decided under the faults lock.
-  enum class Fault { kNone, kUnavailable, kThrottle, kReset };
-  Fault PickFault(absl::Duration* delay, absl::Duration* retry_after);
-  EmuResponse FaultResponse(Fault fault, const EmuRequest& request, absl::Duration retry_after);
-  void Reply(evhttp_request* request, EmuResponse response, absl::Duration delay);
+  enum class Fault { kNone, kUnavailable, kThrottle, kReset, kMalformed, kTruncated, kOversized, kSlowBody };
+  struct Picked {
+    Fault fault = Fault::kNone;
+    absl::Duration delay;
+    absl::Duration retry_after;
+    std::size_t oversized_bytes = 0;
+    absl::Duration slow_body_interval;
+  };
+  Picked PickFault();
+  EmuResponse FaultResponse(const Picked& picked, const EmuRequest& request);
+  void Reply(evhttp_request* request, EmuResponse response, absl::Duration delay, Delivery delivery = Delivery::kWhole,
+             absl::Duration interval = absl::ZeroDuration());
+  void OnTimer(DelayedReply* reply);
 };
 
 namespace {
@@ -99,6 +117,39 @@ const char* MethodName(evhttp_cmd_type command) {
     case EVHTTP_REQ_HEAD: return "HEAD";
     default: return "OTHER";
   }
+}
+
+// A bodiless 204 cannot be cut short or trickled: such faults answer 200 with "{}" instead.
+void EnsureBody(EmuResponse* response) {
+  if (!response->body.empty()) return;
+  response->status = 200;
+  response->body = "{}";
+}
+
+// Truncated and trickled bodies declare their length themselves, so evhttp neither adds one nor
+// switches to chunked encoding.
+void StartStreamedReply(evhttp_request* request, const EmuResponse& response, std::size_t declared_length) {
+  evkeyvalq* headers = evhttp_request_get_output_headers(request);
+  for (const auto& [name, value] : response.headers) evhttp_add_header(headers, name.c_str(), value.c_str());
+  evhttp_add_header(headers, "Content-Length", absl::StrCat(declared_length).c_str());
+  evhttp_send_reply_start(request, response.status, ReasonPhrase(response.status));
+}
+
+void SendChunk(evhttp_request* request, absl::string_view bytes) {
+  evbuffer* chunk = evbuffer_new();
+  evbuffer_add(chunk, bytes.data(), bytes.size());
+  evhttp_send_reply_chunk(request, chunk);
+  evbuffer_free(chunk);
+}
+
+// Half the body against a Content-Length 100 bytes beyond the whole, then "Connection: close"
+// makes evhttp close once that half is written: the client sees EOF mid-body.
+void SendTruncated(evhttp_request* request, EmuResponse response) {
+  EnsureBody(&response);
+  evhttp_add_header(evhttp_request_get_output_headers(request), "Connection", "close");
+  StartStreamedReply(request, response, response.body.size() + 100);
+  SendChunk(request, absl::string_view(response.body).substr(0, response.body.size() / 2));
+  evhttp_send_reply_end(request);
 }
 
 void SendNow(evhttp_request* request, const EmuResponse& response) {
@@ -171,6 +222,12 @@ void Emulator::Impl::Serve(evhttp_request* evrequest) {
       faults_.throttle_retry_after = absl::Milliseconds(body.value("throttleRetryAfterMs", 1000));
       faults_.latency = absl::Milliseconds(body.value("latencyMs", 0));
       faults_.latency_jitter = absl::Milliseconds(body.value("latencyJitterMs", 0));
+      faults_.malformed_rate = body.value("malformedRate", 0.0);
+      faults_.truncated_rate = body.value("truncatedRate", 0.0);
+      faults_.oversized_rate = body.value("oversizedRate", 0.0);
+      faults_.slow_body_rate = body.value("slowBodyRate", 0.0);
+      faults_.oversized_bytes = body.value("oversizedBytes", std::size_t{20} << 20);
+      faults_.slow_body_interval = absl::Milliseconds(body.value("slowBodyIntervalMs", 100));
     }
     absl::MutexLock lock(&faults_mu_);
     response.body = nlohmann::json{{"unavailableRate", faults_.unavailable_rate},
@@ -178,37 +235,77 @@ void Emulator::Impl::Serve(evhttp_request* evrequest) {
                                    {"resetRate", faults_.reset_rate},
                                    {"throttleRetryAfterMs", absl::ToInt64Milliseconds(faults_.throttle_retry_after)},
                                    {"latencyMs", absl::ToInt64Milliseconds(faults_.latency)},
-                                   {"latencyJitterMs", absl::ToInt64Milliseconds(faults_.latency_jitter)}}
+                                   {"latencyJitterMs", absl::ToInt64Milliseconds(faults_.latency_jitter)},
+                                   {"malformedRate", faults_.malformed_rate},
+                                   {"truncatedRate", faults_.truncated_rate},
+                                   {"oversizedRate", faults_.oversized_rate},
+                                   {"slowBodyRate", faults_.slow_body_rate},
+                                   {"oversizedBytes", faults_.oversized_bytes},
+                                   {"slowBodyIntervalMs", absl::ToInt64Milliseconds(faults_.slow_body_interval)}}
                         .dump();
     Reply(evrequest, std::move(response), absl::ZeroDuration());
     return;
   }
 
-  absl::Duration delay = absl::ZeroDuration();
-  absl::Duration retry_after = absl::ZeroDuration();
   const bool admin = !request.segments.empty() && request.segments[0] == "_emulator";
-  const Fault fault = admin ? Fault::kNone : PickFault(&delay, &retry_after);
-  EmuResponse response = fault == Fault::kNone ? services_->Handle(request) : FaultResponse(fault, request, retry_after);
-  Reply(evrequest, std::move(response), delay);
+  const Picked picked = admin ? Picked{} : PickFault();
+  switch (picked.fault) {
+    case Fault::kNone:
+      Reply(evrequest, services_->Handle(request), picked.delay);
+      return;
+    case Fault::kTruncated:
+      Reply(evrequest, services_->Handle(request), picked.delay, Delivery::kTruncated);
+      return;
+    case Fault::kSlowBody:
+      Reply(evrequest, services_->Handle(request), picked.delay, Delivery::kTrickle, picked.slow_body_interval);
+      return;
+    default:
+      Reply(evrequest, FaultResponse(picked, request), picked.delay);
+      return;
+  }
 }
 
-Emulator::Impl::Fault Emulator::Impl::PickFault(absl::Duration* delay, absl::Duration* retry_after) {
+Emulator::Impl::Picked Emulator::Impl::PickFault() {
   absl::MutexLock lock(&faults_mu_);
   std::uniform_real_distribution<double> unit(0, 1);
-  *delay = faults_.latency;
-  if (faults_.latency_jitter > absl::ZeroDuration()) *delay += faults_.latency_jitter * unit(random_);
-  *retry_after = faults_.throttle_retry_after;
-  const double roll = unit(random_);
-  if (roll < faults_.reset_rate) return Fault::kReset;
-  if (roll < faults_.reset_rate + faults_.unavailable_rate) return Fault::kUnavailable;
-  if (roll < faults_.reset_rate + faults_.unavailable_rate + faults_.throttle_rate) return Fault::kThrottle;
-  return Fault::kNone;
+  Picked picked;
+  picked.delay = faults_.latency;
+  if (faults_.latency_jitter > absl::ZeroDuration()) picked.delay += faults_.latency_jitter * unit(random_);
+  picked.retry_after = faults_.throttle_retry_after;
+  picked.oversized_bytes = faults_.oversized_bytes;
+  picked.slow_body_interval = faults_.slow_body_interval;
+  // One roll against the cumulative rates, so the rates are exact shares of all requests.
+  double roll = unit(random_);
+  for (const auto& [fault, rate] : {std::pair{Fault::kReset, faults_.reset_rate},
+                                    {Fault::kUnavailable, faults_.unavailable_rate},
+                                    {Fault::kThrottle, faults_.throttle_rate},
+                                    {Fault::kMalformed, faults_.malformed_rate},
+                                    {Fault::kTruncated, faults_.truncated_rate},
+                                    {Fault::kOversized, faults_.oversized_rate},
+                                    {Fault::kSlowBody, faults_.slow_body_rate}}) {
+    if (roll < rate) {
+      picked.fault = fault;
+      return picked;
+    }
+    roll -= rate;
+  }
+  return picked;
 }
 
-EmuResponse Emulator::Impl::FaultResponse(Fault fault, const EmuRequest& request, absl::Duration retry_after) {
+EmuResponse Emulator::Impl::FaultResponse(const Picked& picked, const EmuRequest& request) {
+  const Fault fault = picked.fault;
+  const absl::Duration retry_after = picked.retry_after;
   EmuResponse response;
   if (fault == Fault::kReset) {
     response.reset_connection = true;
+    return response;
+  }
+  if (fault == Fault::kMalformed || fault == Fault::kOversized) {
+    response.status = 200;
+    response.With("Content-Type", "application/json; charset=utf-8");
+    response.body = fault == Fault::kMalformed
+                        ? std::string(R"({"totalCount":1,"items":[{"id":"7f1c2d3e","companyProfile":{"companyName":"Contoso)")
+                        : absl::StrCat(R"({"padding":")", std::string(picked.oversized_bytes, 'x'), R"("})");
     return response;
   }
   const std::string service = request.segments.empty() ? "" : absl::AsciiStrToLower(request.segments[0]);
@@ -240,27 +337,48 @@ EmuResponse Emulator::Impl::FaultResponse(Fault fault, const EmuRequest& request
   return response;
 }
 
-void Emulator::Impl::Reply(evhttp_request* request, EmuResponse response, absl::Duration delay) {
-  if (delay <= absl::ZeroDuration()) {
-    SendNow(request, response);
+void Emulator::Impl::Reply(evhttp_request* request, EmuResponse response, absl::Duration delay, Delivery delivery,
+                           absl::Duration interval) {
+  if (delay <= absl::ZeroDuration() && delivery != Delivery::kTrickle) {
+    if (delivery == Delivery::kTruncated) SendTruncated(request, std::move(response));
+    else SendNow(request, response);
     return;
   }
   evhttp_connection* connection = evhttp_request_get_connection(request);
   // evhttp frees a request whose client disconnects: forget it before the timer fires.
   evhttp_connection_set_closecb(connection, &Impl::OnConnectionClosed, this);
-  auto* pending = new DelayedReply{this, request, connection, std::move(response), nullptr};
+  if (delivery == Delivery::kTrickle) EnsureBody(&response);
+  auto* pending = new DelayedReply{this, request, connection, std::move(response), nullptr, delivery, interval};
   delayed_.insert(pending);
   pending->timer = evtimer_new(
-      base_,
-      [](evutil_socket_t, short, void* arg) {
-        std::unique_ptr<DelayedReply> reply(static_cast<DelayedReply*>(arg));
-        reply->impl->delayed_.erase(reply.get());
-        if (reply->request != nullptr) SendNow(reply->request, reply->response);
-        event_free(reply->timer);
-      },
+      base_, [](evutil_socket_t, short, void* arg) { static_cast<DelayedReply*>(arg)->impl->OnTimer(static_cast<DelayedReply*>(arg)); },
       pending);
-  const timeval tv = absl::ToTimeval(delay);
+  const timeval tv = absl::ToTimeval(std::max(delay, absl::ZeroDuration()));
   evtimer_add(pending->timer, &tv);
+}
+
+void Emulator::Impl::OnTimer(DelayedReply* reply) {
+  const std::string& body = reply->response.body;
+  if (reply->request != nullptr && reply->delivery == Delivery::kTrickle && reply->sent < body.size()) {
+    if (!reply->started) {
+      StartStreamedReply(reply->request, reply->response, body.size());
+      reply->started = true;
+    } else {
+      SendChunk(reply->request, absl::string_view(body).substr(reply->sent++, 1));
+    }
+    const timeval tv = absl::ToTimeval(reply->interval);
+    evtimer_add(reply->timer, &tv);
+    return;
+  }
+  std::unique_ptr<DelayedReply> done(reply);
+  delayed_.erase(reply);
+  event_free(reply->timer);
+  if (reply->request == nullptr) return;
+  switch (reply->delivery) {
+    case Delivery::kWhole: SendNow(reply->request, reply->response); break;
+    case Delivery::kTruncated: SendTruncated(reply->request, std::move(reply->response)); break;
+    case Delivery::kTrickle: evhttp_send_reply_end(reply->request); break;
+  }
 }
 
 namespace {
@@ -341,6 +459,8 @@ absl::Status Emulator::Impl::SetUpTls() {
 
 absl::Status Emulator::Impl::Listen() {
   evthread_use_pthreads();
+  // A client that goes away mid-response must not kill the process that hosts the emulator.
+  std::signal(SIGPIPE, SIG_IGN);
   base_ = event_base_new();
   http_ = base_ ? evhttp_new(base_) : nullptr;
   if (http_ == nullptr) return absl::InternalError("cannot create the emulator's event loop");

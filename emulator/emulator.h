@@ -3,6 +3,7 @@
 #ifndef PARTNER_EMULATOR_EMULATOR_H_
 #define PARTNER_EMULATOR_EMULATOR_H_
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,13 @@ struct FaultOptions {
   double throttle_rate = 0;     // 429 with Retry-After (fractional seconds on Graph)
   absl::Duration throttle_retry_after = absl::Seconds(1);
   double reset_rate = 0;  // connection closed with RST and no response
+  // Hostile responses, for the gateway's parsing and deadline handling:
+  double malformed_rate = 0;  // 200 with a JSON body cut off mid-object (Content-Length matches)
+  double truncated_rate = 0;  // the real response, Content-Length larger than sent, then close
+  double oversized_rate = 0;  // 200 with a well-formed JSON body of oversized_bytes
+  double slow_body_rate = 0;  // the real response's headers, then one body byte per interval
+  std::size_t oversized_bytes = 20 << 20;
+  absl::Duration slow_body_interval = absl::Milliseconds(100);
   absl::Duration latency = absl::ZeroDuration();
   absl::Duration latency_jitter = absl::ZeroDuration();
   std::uint64_t seed = 7;

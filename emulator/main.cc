@@ -23,7 +23,10 @@ ABSL_FLAG(int, customers, 60, "number of seeded customers");
 ABSL_FLAG(uint64_t, seed, 1, "seed of the generated data");
 ABSL_FLAG(int, latency_ms, 0, "latency added to every upstream response");
 ABSL_FLAG(int, jitter_ms, 0, "random extra latency, 0..N ms");
-ABSL_FLAG(std::string, fault, "", "faults, e.g. 503=0.1,429=0.05,reset=0.01");
+ABSL_FLAG(std::string, fault, "",
+          "faults, e.g. 503=0.1,429=0.05,reset=0.01; hostile responses: malformed, truncated, oversized, slow");
+ABSL_FLAG(int64_t, oversized_bytes, 20 << 20, "body size of the 'oversized' fault");
+ABSL_FLAG(int, slow_body_interval_ms, 100, "the 'slow' fault sends one body byte per interval");
 ABSL_FLAG(int, retry_after_ms, 1000, "Retry-After of injected 429s");
 ABSL_FLAG(int, token_lifetime_s, 3600, "lifetime of issued access tokens");
 ABSL_FLAG(bool, https, false, "serve HTTPS (generated certificate unless --tls_cert/--tls_key)");
@@ -50,8 +53,13 @@ bool ParseFaults(const std::string& spec, partner::emulator::FaultOptions* fault
     if (kv.first == "503") faults->unavailable_rate = rate;
     else if (kv.first == "429") faults->throttle_rate = rate;
     else if (kv.first == "reset") faults->reset_rate = rate;
+    else if (kv.first == "malformed") faults->malformed_rate = rate;
+    else if (kv.first == "truncated") faults->truncated_rate = rate;
+    else if (kv.first == "oversized") faults->oversized_rate = rate;
+    else if (kv.first == "slow") faults->slow_body_rate = rate;
     else {
-      *error = absl::StrCat("--fault: unknown fault '", kv.first, "' (expected 503, 429 or reset)");
+      *error = absl::StrCat("--fault: unknown fault '", kv.first,
+                            "' (expected 503, 429, reset, malformed, truncated, oversized or slow)");
       return false;
     }
   }
@@ -99,6 +107,12 @@ int main(int argc, char** argv) {
   options.faults.latency = absl::Milliseconds(absl::GetFlag(FLAGS_latency_ms));
   options.faults.latency_jitter = absl::Milliseconds(absl::GetFlag(FLAGS_jitter_ms));
   options.faults.throttle_retry_after = absl::Milliseconds(absl::GetFlag(FLAGS_retry_after_ms));
+  if (absl::GetFlag(FLAGS_oversized_bytes) < 1 || absl::GetFlag(FLAGS_slow_body_interval_ms) < 1) {
+    std::cerr << "partner-emulator: --oversized_bytes and --slow_body_interval_ms must be positive\n";
+    return 2;
+  }
+  options.faults.oversized_bytes = static_cast<std::size_t>(absl::GetFlag(FLAGS_oversized_bytes));
+  options.faults.slow_body_interval = absl::Milliseconds(absl::GetFlag(FLAGS_slow_body_interval_ms));
   std::string error;
   if (!ParseFaults(absl::GetFlag(FLAGS_fault), &options.faults, &error)) {
     std::cerr << "partner-emulator: " << error << "\n";
