@@ -1,0 +1,131 @@
+"""What the manifests must agree with, taken from the built binaries and the protos rather than
+copied by hand: flag names, configuration fields and defaults, gRPC method paths, and the health
+service names and admin paths a running gateway actually answers."""
+
+import importlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+
+
+def gateway_flags(gateway):
+    """Names of the gateway's command-line flags, from its own --helpfull."""
+    out = subprocess.run([gateway, "--helpfull"], capture_output=True, text=True, timeout=30)
+    return set(re.findall(r"^\s+--(\w+) \(", out.stdout + out.stderr, re.MULTILINE))
+
+
+def config_defaults(config_proto):
+    """Default gRPC and admin ports, from the comments of server/config/config.proto that document
+    them (load_config.cc applies the same values)."""
+    with open(config_proto, encoding="utf-8") as f:
+        text = f.read()
+    listen = re.search(r'Default \["[^"]*:(\d+)"\]\.\s*\n(?:\s*//.*\n)*\s*repeated string listen_addresses',
+                       text)
+    admin = re.search(r'Default "[^"]*:(\d+)"\.\s*\n\s*string admin_address', text)
+    if not listen or not admin:
+        raise RuntimeError(f"{config_proto}: cannot find the documented listen/admin defaults")
+    return int(listen.group(1)), int(admin.group(1))
+
+
+class ConfigSchema:
+    """partner.config.v1.GatewayConfig compiled from server/config/config.proto with protoc, so a
+    misspelt or removed field in a manifest's textproto fails to parse."""
+
+    def __init__(self, protoc, config_proto, work):
+        out = os.path.join(work, "config_py")
+        os.makedirs(out, exist_ok=True)
+        subprocess.run([protoc, f"-I{os.path.dirname(config_proto)}", f"--python_out={out}",
+                        os.path.basename(config_proto)], check=True)
+        sys.path.insert(0, out)
+        self._pb2 = importlib.import_module("config_pb2")
+        from google.protobuf import text_format
+        self._text_format = text_format
+
+    def parse(self, text):
+        """(GatewayConfig, None) or (None, error message)."""
+        message = self._pb2.GatewayConfig()
+        try:
+            self._text_format.Parse(text, message)
+        except self._text_format.ParseError as e:
+            return None, str(e)
+        return message, None
+
+
+def grpc_methods(protoc, proto_root, work):
+    """{"/partner.v1.Service/Method": is_mutating} for every RPC under proto/partner/v1. Reads are
+    the List*/Get* methods; everything else changes the partner's tenants."""
+    from google.protobuf import descriptor_pb2
+    api_dir = os.path.join(proto_root, "partner", "v1")
+    files = sorted(f"partner/v1/{name}" for name in os.listdir(api_dir) if name.endswith(".proto"))
+    out = os.path.join(work, "api.pb")
+    subprocess.run([protoc, f"-I{proto_root}", f"--descriptor_set_out={out}", *files], check=True)
+    descriptors = descriptor_pb2.FileDescriptorSet()
+    with open(out, "rb") as f:
+        descriptors.ParseFromString(f.read())
+    methods = {}
+    for file in descriptors.file:
+        for service in file.service:
+            for method in service.method:
+                path = f"/{file.package}.{service.name}/{method.name}"
+                methods[path] = not re.match(r"(List|Get)[A-Z]", method.name)
+    return methods
+
+
+class SandboxGateway:
+    """partner-gateway --sandbox on free loopback ports, for asking the binary itself which health
+    services and admin paths it serves."""
+
+    def __init__(self, gateway, probe, work):
+        self._probe = probe
+        env = dict(os.environ, TMPDIR=work)
+        self._process = subprocess.Popen(
+            [gateway, "--sandbox", "--listen", "127.0.0.1:0", "--admin_listen", "127.0.0.1:0"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        self.grpc_port = self.admin_port = None
+        # A gateway that never prints its ports is killed, which ends the read loop.
+        watchdog = threading.Timer(30, self._process.kill)
+        watchdog.start()
+        for line in self._process.stdout:
+            if m := re.match(r"partner-gateway: listening on [\d.]+:(\d+)", line):
+                self.grpc_port = int(m.group(1))
+            elif m := re.match(r"partner-gateway: admin http on [\d.]+:(\d+)", line):
+                self.admin_port = int(m.group(1))
+            if self.grpc_port is not None and self.admin_port is not None:
+                break
+        watchdog.cancel()
+        if self.grpc_port is None or self.admin_port is None:
+            self.stop()
+            raise RuntimeError("partner-gateway --sandbox did not report its ports")
+
+    def health(self, service):
+        """The probe's exit code for grpc.health.v1 Check(service): 0 means SERVING."""
+        return subprocess.run([self._probe, f"--target=127.0.0.1:{self.grpc_port}",
+                               f"--service={service}", "--timeout=5s"],
+                              capture_output=True, timeout=30).returncode
+
+    def admin_status(self, path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}{path}", timeout=5) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    def metric_names(self):
+        """Every metric family /metrics declares (# TYPE lines), even before any sample."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        return set(re.findall(r"^# TYPE (\w+) ", text, re.MULTILINE))
+
+    def stop(self):
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
