@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -49,7 +50,7 @@ GrpcDriver::GrpcDriver(const GrpcOptions& options) : options_(options) {
   }
 }
 
-absl::Status GrpcDriver::Discover(int customers, bool details) {
+absl::Status GrpcDriver::Discover(int customers, bool details, int offset) {
   customers_.clear();
   std::string page_token;
   std::vector<std::string> ids;
@@ -65,31 +66,42 @@ absl::Status GrpcDriver::Discover(int customers, bool details) {
     for (const v1::Customer& c : response.customers()) ids.push_back(c.customer_id());
     page_token = response.next_page_token();
   } while (!page_token.empty());
-  for (const std::string& id : ids) {
-    if (static_cast<int>(customers_.size()) >= customers) break;
-    CustomerTarget target{id, {}, {}};
-    if (details) {
-      grpc::ClientContext subs_context;
-      subs_context.set_deadline(DeadlineIn(options_.deadline));
-      v1::ListAzureSubscriptionsRequest subs_request;
-      subs_request.set_customer_id(id);
-      v1::ListAzureSubscriptionsResponse subs;
-      // Customers that revoked access or never consented answer errors: they are skipped.
-      if (!subscription_stubs_[0]->ListAzureSubscriptions(&subs_context, subs_request, &subs).ok()) continue;
-      for (const v1::AzureSubscription& s : subs.azure_subscriptions()) {
-        target.azure_subscriptions.push_back(s.azure_subscription_id());
+  if (offset > 0) ids.erase(ids.begin(), ids.begin() + std::min<std::size_t>(ids.size(), offset));
+  std::vector<CustomerTarget> found(ids.size());
+  std::vector<char> usable(ids.size(), details ? 0 : 1);  // not vector<bool>: workers write neighbours
+  for (std::size_t i = 0; i < ids.size(); ++i) found[i].id = ids[i];
+  if (details) {
+    std::atomic<std::size_t> next{0};
+    auto worker = [&] {
+      for (std::size_t i = next++; i < ids.size(); i = next++) {
+        CustomerTarget& target = found[i];
+        grpc::ClientContext subs_context;
+        subs_context.set_deadline(DeadlineIn(options_.deadline));
+        v1::ListAzureSubscriptionsRequest subs_request;
+        subs_request.set_customer_id(target.id);
+        v1::ListAzureSubscriptionsResponse subs;
+        // Customers that revoked access or never consented answer errors: they are skipped.
+        if (!subscription_stubs_[0]->ListAzureSubscriptions(&subs_context, subs_request, &subs).ok()) continue;
+        for (const v1::AzureSubscription& s : subs.azure_subscriptions()) {
+          target.azure_subscriptions.push_back(s.azure_subscription_id());
+        }
+        grpc::ClientContext users_context;
+        users_context.set_deadline(DeadlineIn(options_.deadline));
+        v1::ListCustomerUsersRequest users_request;
+        users_request.set_customer_id(target.id);
+        users_request.set_page_size(100);
+        v1::ListCustomerUsersResponse users;
+        if (!customer_stubs_[0]->ListCustomerUsers(&users_context, users_request, &users).ok()) continue;
+        for (const v1::CustomerUser& u : users.users()) target.user_principal_names.push_back(u.user_principal_name());
+        usable[i] = !target.azure_subscriptions.empty() && !target.user_principal_names.empty();
       }
-      grpc::ClientContext users_context;
-      users_context.set_deadline(DeadlineIn(options_.deadline));
-      v1::ListCustomerUsersRequest users_request;
-      users_request.set_customer_id(id);
-      users_request.set_page_size(100);
-      v1::ListCustomerUsersResponse users;
-      if (!customer_stubs_[0]->ListCustomerUsers(&users_context, users_request, &users).ok()) continue;
-      for (const v1::CustomerUser& u : users.users()) target.user_principal_names.push_back(u.user_principal_name());
-      if (target.azure_subscriptions.empty() || target.user_principal_names.empty()) continue;
-    }
-    customers_.push_back(std::move(target));
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t) threads.emplace_back(worker);
+    for (std::thread& t : threads) t.join();
+  }
+  for (std::size_t i = 0; i < ids.size() && static_cast<int>(customers_.size()) < customers; ++i) {
+    if (usable[i]) customers_.push_back(std::move(found[i]));
   }
   if (static_cast<int>(customers_.size()) < customers) {
     return absl::FailedPreconditionError(

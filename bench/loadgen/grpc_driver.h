@@ -40,9 +40,10 @@ class GrpcDriver {
  public:
   explicit GrpcDriver(const GrpcOptions& options);
 
-  // Finds up to `customers` customers through the gateway; with `details`, only those that have an
-  // Azure subscription and users (what AssignRole and ListAzureSubscriptions need).
-  absl::Status Discover(int customers, bool details);
+  // Finds `customers` customers through the gateway, after skipping the first `offset` listed;
+  // with `details`, only those that have an Azure subscription and users (what AssignRole needs),
+  // looked up 16 at a time.
+  absl::Status Discover(int customers, bool details, int offset);
   // Instead of Discover(), for a target that serves only GetCustomer (the echo service).
   void SetCustomers(std::vector<CustomerTarget> customers) { customers_ = std::move(customers); }
   const std::vector<CustomerTarget>& customers() const { return customers_; }

@@ -30,6 +30,8 @@ ABSL_FLAG(double, duration_s, 10, "measured seconds");
 ABSL_FLAG(double, warmup_s, 0, "unmeasured seconds first, same mix and concurrency");
 ABSL_FLAG(int64_t, total_calls, 0, "stop after this many calls instead of after --duration_s");
 ABSL_FLAG(int, customers, 50, "customers to spread calls over");
+ABSL_FLAG(int, customer_offset, 0, "skip the first N listed customers (untouched tenants for token-storm)");
+ABSL_FLAG(bool, discover_details, true, "look up subscriptions and users when the mix needs them (false: token-storm keeps tenants untouched)");
 ABSL_FLAG(bool, skip_discovery, false, "grpc: use --customer_ids instead of asking the target");
 ABSL_FLAG(std::string, customer_ids, "echo-customer", "with --skip_discovery: comma-separated ids");
 ABSL_FLAG(int, channels, 4, "gRPC channels (HTTP/2 connections)");
@@ -118,9 +120,9 @@ int main(int argc, char** argv) {
       }
       grpc_driver->SetCustomers(std::move(customers));
     } else {
-      const bool details = mode == "batch" || mode == "sequential" || mix->Uses(Method::kAssignRole) ||
-                           mix->Uses(Method::kListAzureSubscriptions);
-      if (absl::Status s = grpc_driver->Discover(absl::GetFlag(FLAGS_customers), details); !s.ok()) {
+      const bool details = absl::GetFlag(FLAGS_discover_details) && (mode == "batch" || mode == "sequential" || mix->Uses(Method::kAssignRole) ||
+                           mix->Uses(Method::kListAzureSubscriptions));
+      if (absl::Status s = grpc_driver->Discover(absl::GetFlag(FLAGS_customers), details, absl::GetFlag(FLAGS_customer_offset)); !s.ok()) {
         Fail(absl::StrCat("discovery: ", s.message()));
       }
     }
