@@ -39,7 +39,7 @@ def check(ov, config, listen):
     result = {
         "istiod_port": 15012, "agent_ports": (15020, 15021),
         "drain_seconds": seconds(proxy.get("terminationDrainDuration", "5s")),
-        "probes_to_localhost": str(proxy.get("proxyMetadata", {}).get(
+        "probes_to_localhost": str((proxy.get("proxyMetadata") or {}).get(
             "REWRITE_PROBE_LEGACY_LOCALHOST_DESTINATION", "")).lower() == "true",
     }
     if not proxy.get("holdApplicationUntilProxyStarts"):
