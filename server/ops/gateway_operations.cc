@@ -649,7 +649,7 @@ class GatewayOperations final : public Operations {
       const v1::SubscriptionKind kind = KindForOffer(s.offer_id);
       if (kind == v1::SUBSCRIPTION_KIND_LEGACY_AZURE) {
         v1::AzureSubscription a;
-        a.set_azure_subscription_id(Lower(s.id));
+        a.set_azure_subscription_id(Lower(s.entitlement_id.empty() ? s.id : s.entitlement_id));
         a.set_display_name(s.friendly_name);
         a.set_subscription_id(s.id);
         a.set_source(v1::AZURE_SUBSCRIPTION_SOURCE_LEGACY_AZURE);

@@ -47,6 +47,9 @@ struct Subscription {
   int quantity = 0;
   std::string status;  // "active", ...
   std::optional<absl::Time> creation_date;
+  // Legacy Azure (MS-AZR-0145P): the ARM subscription id. Not always equal to `id` (CONTRACTS.md
+  // §4.3), so it is read rather than assumed.
+  std::string entitlement_id;
 };
 
 struct AzureEntitlement {

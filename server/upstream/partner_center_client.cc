@@ -121,6 +121,9 @@ absl::Status ParseSubscription(object o, Subscription& out) {
   if (!json::Time(o, "creationDate", json::Need::kOptional, out.creation_date)) {
     return Malformed(kService, "subscription", "creationDate");
   }
+  if (!json::String(o, "entitlementId", json::Need::kOptional, out.entitlement_id)) {
+    return Malformed(kService, "subscription", "entitlementId");
+  }
   return absl::OkStatus();
 }
 

@@ -331,6 +331,18 @@ TEST_F(GatewayOperationsTest, AzureSubscriptionsComeFromPlanEntitlementsAndLegac
   EXPECT_EQ(list->azure_subscriptions(2).source(), v1::AZURE_SUBSCRIPTION_SOURCE_LEGACY_AZURE);
 }
 
+TEST_F(GatewayOperationsTest, ALegacySubscriptionsArmIdIsItsEntitlementIdWhenPartnerCenterGivesOne) {
+  pc_.subscriptions[kCustomer][1].entitlement_id = "d4c3b2a1-0000-4000-8000-00000000abcd";
+  v1::ListAzureSubscriptionsRequest r;
+  r.set_customer_id(kCustomer);
+  absl::StatusOr<v1::ListAzureSubscriptionsResponse> list = Sync<v1::ListAzureSubscriptionsResponse>(
+      [&](Done<v1::ListAzureSubscriptionsResponse> d) { ops_->ListAzureSubscriptions(ctx_, r, std::move(d)); });
+  ASSERT_THAT(list, IsOk());
+  ASSERT_EQ(list->azure_subscriptions_size(), 3);
+  EXPECT_EQ(list->azure_subscriptions(2).azure_subscription_id(), "d4c3b2a1-0000-4000-8000-00000000abcd");
+  EXPECT_EQ(list->azure_subscriptions(2).subscription_id(), kLegacy);
+}
+
 TEST_F(GatewayOperationsTest, ListsMapPagingAndKinds) {
   v1::ListCustomersRequest customers;
   customers.set_page_size(1);

@@ -88,7 +88,7 @@ constexpr char kSubscriptions[] = R"({
       "creationDate": "2024-02-06T10:12:44.5Z", "commitmentEndDate": "9999-12-31T00:00:00Z", "status": "active",
       "actions": [ "Cancel", "Edit" ], "attributes": { "etag": "eyJ9", "objectType": "Subscription" } },
     { "id": "9A4D7E12-3C6B-4F80-B5E9-1D2C8A7F6E03", "offerId": "MS-AZR-0145P", "offerName": "Microsoft Azure",
-      "friendlyName": "Legacy Azure", "quantity": "3", "creationDate": "2019-05-20T08:00:10.1Z", "status": "active" }
+      "entitlementId": "c41e8a7f-2d5b-49c6-8e03-b7a9d1f4e652", "friendlyName": "Legacy Azure", "quantity": "3", "creationDate": "2019-05-20T08:00:10.1Z", "status": "active" }
   ],
   "attributes": { "objectType": "Collection" }
 })";
@@ -263,6 +263,8 @@ TEST_F(PartnerCenterClientTest, SubscriptionsKeepUpperCaseIdsAndParseTypes) {
   EXPECT_EQ((*subs)[0].creation_date, absl::FromUnixMillis(1707214364500));
   EXPECT_EQ((*subs)[1].quantity, 3);
   EXPECT_EQ((*subs)[1].friendly_name, "Legacy Azure");
+  EXPECT_EQ((*subs)[1].entitlement_id, "c41e8a7f-2d5b-49c6-8e03-b7a9d1f4e652");
+  EXPECT_EQ((*subs)[0].entitlement_id, "");
   EXPECT_EQ(http_->requests.at(0).url,
             "https://pc.example/v1/customers/8c3f61a2-4d9b-4e7a-b2c1-95e0d7f3a418/subscriptions");
   EXPECT_EQ(http_->requests.at(0).operation, "pc.list_subscriptions");
