@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
@@ -145,6 +146,19 @@ EmuResponse Services::HandleArm(const EmuRequest& request) {
                               "/'. It must match the tenant 'https://sts.windows.net/", azure->tenant_id,
                               "/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/",
                               azure->tenant_id, "' to get the token."));
+  }
+  if (azure->authorization_denied) {
+    // ARM names the denied action; the collection is the last type segment before any name.
+    std::string type = "Microsoft.Resources/subscriptions";
+    for (std::size_t i = 2; i + 2 < s.size(); ++i) {
+      if (absl::EqualsIgnoreCase(s[i], "providers")) type = absl::StrCat(s[i + 1], "/", s[i + 2]);
+    }
+    const char* verb = request.method == "PUT" ? "write" : request.method == "DELETE" ? "delete" : "read";
+    return error(403, "AuthorizationFailed",
+                 absl::StrCat("The client '", options_.app_id, "' with object id '", options_.app_id,
+                              "' does not have authorization to perform action '", type, "/", verb, "' over scope '/",
+                              absl::StrJoin(s, "/"),
+                              "' or the scope is invalid. If access was recently granted, please refresh your credentials."));
   }
   const std::string kind = request.method == "PUT" ? "writes" : request.method == "DELETE" ? "deletes" : "reads";
   std::optional<int> remaining = TakeArmToken(azure->id, kind);

@@ -186,6 +186,30 @@ std::vector<Customer> Services::customers() const {
   return customers_;
 }
 
+bool Services::SetRelationshipRevoked(absl::string_view customer_id, bool revoked) {
+  absl::MutexLock lock(&mu_);
+  Customer* customer = FindCustomer(customer_id);
+  if (customer == nullptr) return false;
+  customer->relationship_revoked = revoked;
+  return true;
+}
+
+bool Services::SetAuthorizationDenied(absl::string_view azure_subscription_id, bool denied) {
+  absl::MutexLock lock(&mu_);
+  AzureSubscription* azure = FindAzureSubscription(azure_subscription_id);
+  if (azure == nullptr) return false;
+  azure->authorization_denied = denied;
+  return true;
+}
+
+void Services::AddRoleAssignment(RoleAssignment assignment) {
+  absl::MutexLock lock(&mu_);
+  assignment.name = Lower(assignment.name);
+  assignment.role_definition_guid = Lower(assignment.role_definition_guid);
+  assignment.principal_id = Lower(assignment.principal_id);
+  assignments_[assignment.name] = std::move(assignment);
+}
+
 EmuResponse Services::HandleAdmin(const EmuRequest& request) {
   EmuResponse response;
   response.With("Content-Type", "application/json");

@@ -35,6 +35,8 @@ struct AzureSubscription {
   std::string display_name;
   std::string pc_subscription_id;
   std::vector<std::string> resource_groups;
+  // The gateway's app has lost its RBAC role here: ARM answers 403 AuthorizationFailed (§5.7).
+  bool authorization_denied = false;
 };
 
 struct User {
