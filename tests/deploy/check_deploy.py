@@ -41,7 +41,7 @@ def check_readme(failures, readme, metric_families):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    for name in ("repo", "build", "gateway", "probe", "protoc", "kubectl", "work"):
+    for name in ("repo", "build", "gateway", "probe", "protoc", "kubectl", "openssl", "work"):
         parser.add_argument(f"--{name}", required=True)
     args = parser.parse_args()
     shutil.rmtree(args.work, ignore_errors=True)
@@ -57,7 +57,9 @@ def main():
         flags=gateway_facts.gateway_flags(args.gateway),
         schema=gateway_facts.ConfigSchema(args.protoc, config_proto, args.work),
         methods=gateway_facts.grpc_methods(args.protoc, os.path.join(args.repo, "proto"), args.work),
-        readme=read(os.path.join(args.repo, "deploy", "README.md")))
+        readme=read(os.path.join(args.repo, "deploy", "README.md")),
+        gateway=args.gateway, stand_in=gateway_facts.self_signed_pem(args.openssl, args.work),
+        work=args.work)
     if not facts.flags:
         failures.append("partner-gateway --helpfull listed no flags")
     gateway = gateway_facts.SandboxGateway(args.gateway, args.probe, args.work)

@@ -101,7 +101,8 @@ def check(failures, dockerfile_path, readme_path, build_dir, grpc_port, admin_po
                             "Kubernetes can verify runAsNonRoot")
     checks = [args for keyword, args in steps if keyword == "HEALTHCHECK"]
     if len(checks) != 1:
-        failures.append(f"Dockerfile: {len(checks)} HEALTHCHECK instructions in the runtime stage, want 1")
+        failures.append(f"Dockerfile: {len(checks)} HEALTHCHECK instructions in the runtime "
+                        "stage, want 1")
     else:
         _, _, command = checks[0].partition("CMD")
         argv = exec_form(command)

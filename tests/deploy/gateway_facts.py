@@ -24,8 +24,8 @@ def config_defaults(config_proto):
     them (load_config.cc applies the same values)."""
     with open(config_proto, encoding="utf-8") as f:
         text = f.read()
-    listen = re.search(r'Default \["[^"]*:(\d+)"\]\.\s*\n(?:\s*//.*\n)*\s*repeated string listen_addresses',
-                       text)
+    listen = re.search(r'Default \["[^"]*:(\d+)"\]\.\s*\n(?:\s*//.*\n)*'
+                       r'\s*repeated string listen_addresses', text)
     admin = re.search(r'Default "[^"]*:(\d+)"\.\s*\n\s*string admin_address', text)
     if not listen or not admin:
         raise RuntimeError(f"{config_proto}: cannot find the documented listen/admin defaults")
@@ -129,3 +129,35 @@ class SandboxGateway:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+
+
+def self_signed_pem(openssl, work):
+    """(certificate, key) PEM files standing in for every certificate a configuration names."""
+    cert, key = os.path.join(work, "stand-in.crt"), os.path.join(work, "stand-in.key")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=partner-gateway", "-addext", "subjectAltName=DNS:localhost",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
+def start_with_config(gateway, config_path, listen_host, admin_host):
+    """Starts partner-gateway --config on free ports of the configured hosts (whether a host is
+    loopback matters to the gateway's checks) and stops it once it listens.
+    Returns None when it started, else why not (its exit code and stderr)."""
+    process = subprocess.Popen(
+        [gateway, f"--config={config_path}", f"--listen={listen_host}:0",
+         f"--admin_listen={admin_host}:0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(30, process.kill)
+    watchdog.start()
+    started = False
+    for line in process.stdout:
+        if line.startswith("partner-gateway: listening on"):
+            started = True
+            break
+    watchdog.cancel()
+    if started:
+        process.send_signal(signal.SIGTERM)
+    stderr = process.stderr.read()
+    code = process.wait()
+    return None if started and code == 0 else f"exit {code}: {stderr.strip()}"

@@ -1,17 +1,21 @@
 """Checks on the objects one kustomize overlay renders to: issue 9's invariants, and agreement
 with the gateway's own flags, configuration schema, ports, health answers and gRPC methods."""
 
+import base64
 import collections
 import math
 import os
 import re
+import shutil
 import subprocess
 
 import yaml
 
+import gateway_facts
 import mesh_checks
 
-Facts = collections.namedtuple("Facts", "flags schema methods readme")
+# gateway: the binary; stand_in: (certificate, key) files; work: a scratch directory.
+Facts = collections.namedtuple("Facts", "flags schema methods readme gateway stand_in work")
 
 GATEWAY = "partner-gateway"
 DNS_PEER = {"k8s-app": "kube-dns"}
@@ -73,7 +77,7 @@ class Overlay:
         self.container = next((c for c in containers if c["name"] == GATEWAY), None)
         if self.deployment and not self.container:
             self.fail(f"Deployment {GATEWAY} has no container {GATEWAY}")
-        self.config = self.config_map = None
+        self.config = self.config_text = self.config_map = None
 
     def fail(self, message):
         self._failures.append(f"{self.name}: {message}")
@@ -132,7 +136,7 @@ def load_config(ov):
     if error:
         ov.fail(f"{key} does not parse as partner.config.v1.GatewayConfig: {error}")
         return None, None, None
-    ov.config = config
+    ov.config, ov.config_text = config, text
     listen = [flags["listen"]] if flags.get("listen") else list(config.listen_addresses)
     admin = flags.get("admin_listen") or config.admin_address
     if len(listen) != 1 or not admin:
@@ -141,10 +145,9 @@ def load_config(ov):
     return config, listen[0], admin
 
 
-def check_config_files(ov, config):
-    """Every file the configuration names is mounted from the right kind of volume; every Secret
-    mounted is used by the configuration (a Secret that is not there keeps the pod from starting)."""
-    files = {
+def config_files(config):
+    """{field: path} of every file the configuration names (empty when unset)."""
+    return {
         "tls.cert_file": config.tls.cert_file, "tls.key_file": config.tls.key_file,
         "tls.client_ca_file": config.tls.client_ca_file,
         "credential.certificate.certificate_file": config.credential.certificate.certificate_file,
@@ -154,6 +157,12 @@ def check_config_files(ov, config):
         "page_token_key_file": config.page_token_key_file,
         "upstreams.ca_bundle_file": config.upstreams.ca_bundle_file,
     }
+
+
+def check_config_files(ov, config):
+    """Every file the configuration names is mounted from the right kind of volume; every Secret
+    mounted is used by the configuration (a Secret that is not there keeps the pod from starting)."""
+    files = config_files(config)
     used_mounts, unexplained = set(), set()
     rendered_secrets = {s["metadata"]["name"]: s for s in ov.by_kind["Secret"]}
     for field, path in files.items():
@@ -171,11 +180,13 @@ def check_config_files(ov, config):
         if keys is not None and key not in keys:
             ov.fail(f"{field} {path}: Secret volume projects only {keys}")
         rendered = rendered_secrets.get(secret["secretName"])
-        if rendered is not None and key not in {**rendered.get("data", {}), **rendered.get("stringData", {})}:
+        rendered_keys = {**(rendered or {}).get("data", {}), **(rendered or {}).get("stringData", {})}
+        if rendered is not None and key not in rendered_keys:
             ov.fail(f"{field} {path}: Secret {secret['secretName']} has no key {key}")
-        if rendered is None and secret["secretName"] not in ov.facts.readme and secret["secretName"] not in unexplained:
-            unexplained.add(secret["secretName"])
-            ov.fail(f"Secret {secret['secretName']} is neither rendered nor explained in deploy/README.md")
+        name = secret["secretName"]
+        if rendered is None and name not in ov.facts.readme and name not in unexplained:
+            unexplained.add(name)
+            ov.fail(f"Secret {name} is neither rendered nor explained in deploy/README.md")
     for mount_path, volume, _ in ov.mounts():
         if "secret" in volume and mount_path not in used_mounts:
             ov.fail(f"Secret {volume['secret']['secretName']} mounted at {mount_path} but unused "
@@ -183,7 +194,8 @@ def check_config_files(ov, config):
     audit = config.audit_log_path
     mount = ov.mount_of(audit) if audit else None
     if not mount or mount[2] or not ({"emptyDir", "persistentVolumeClaim"} & set(mount[1])):
-        ov.fail(f"audit_log_path {audit!r} is not on a writable volume (the root filesystem is read-only)")
+        ov.fail(f"audit_log_path {audit!r} is not on a writable volume (the root filesystem is "
+                "read-only)")
 
 
 def check_security(ov):
@@ -211,7 +223,8 @@ def check_security(ov):
 def check_probes(ov, config, gateway, grpc_port, admin_port, loopback, mesh):
     """Each probe reaches a port the gateway listens on, asks something the running binary answers
     healthy, and is one kubelet can actually perform against this listener."""
-    probes = {kind: ov.container.get(kind) for kind in ("startupProbe", "livenessProbe", "readinessProbe")}
+    probes = {kind: ov.container.get(kind)
+              for kind in ("startupProbe", "livenessProbe", "readinessProbe")}
     for required in ("livenessProbe", "readinessProbe"):
         if not probes[required]:
             ov.fail(f"no {required}")
@@ -221,7 +234,8 @@ def check_probes(ov, config, gateway, grpc_port, admin_port, loopback, mesh):
             continue
         if "grpc" in probe:
             if probe["grpc"].get("port") != grpc_port:
-                ov.fail(f"{kind}: gRPC probe on port {probe['grpc'].get('port')}, gateway listens on {grpc_port}")
+                ov.fail(f"{kind}: gRPC probe on port {probe['grpc'].get('port')}, gateway "
+                        f"listens on {grpc_port}")
             if tls:
                 ov.fail(f"{kind}: kubelet's gRPC probe has no TLS, the listener is TLS")
             if loopback and not mesh.get("probes_to_localhost"):
@@ -229,7 +243,8 @@ def check_probes(ov, config, gateway, grpc_port, admin_port, loopback, mesh):
                         "rewriting it to 127.0.0.1")
             service = probe["grpc"].get("service", "")
             if gateway.health(service) != 0:
-                ov.fail(f"{kind}: partner-gateway does not answer SERVING for health service {service!r}")
+                ov.fail(f"{kind}: partner-gateway does not answer SERVING for health service "
+                        f"{service!r}")
         elif "httpGet" in probe:
             port = container_port(ov.container, probe["httpGet"].get("port"))
             if port != admin_port:
@@ -277,11 +292,13 @@ def check_service(ov, grpc_port, admin_port):
     elif container_port(ov.container, grpc.get("targetPort", grpc["port"])) != grpc_port:
         ov.fail(f"Service port grpc does not target the gRPC port {grpc_port}")
     for p in ports.values():
-        if p is not grpc and container_port(ov.container, p.get("targetPort", p["port"])) not in (grpc_port, admin_port):
+        target = container_port(ov.container, p.get("targetPort", p["port"]))
+        if p is not grpc and target not in (grpc_port, admin_port):
             ov.fail(f"Service port {p.get('name')} targets nothing the gateway listens on")
     annotations = ov.pod["metadata"].get("annotations", {})
     if annotations.get("prometheus.io/port", str(admin_port)) != str(admin_port):
-        ov.fail(f"prometheus.io/port {annotations['prometheus.io/port']} is not the admin port {admin_port}")
+        ov.fail(f"prometheus.io/port {annotations['prometheus.io/port']} is not the admin port "
+                f"{admin_port}")
 
 
 def check_scaling(ov):
@@ -291,7 +308,8 @@ def check_scaling(ov):
     if not hpa or not ov.deployment:
         return None
     spec = hpa["spec"]
-    if spec["scaleTargetRef"].get("kind") != "Deployment" or spec["scaleTargetRef"].get("name") != GATEWAY:
+    target = spec["scaleTargetRef"]
+    if target.get("kind") != "Deployment" or target.get("name") != GATEWAY:
         ov.fail("HorizontalPodAutoscaler does not target the gateway Deployment")
     if spec.get("minReplicas", 1) < 2 or spec["maxReplicas"] < spec.get("minReplicas", 1):
         ov.fail(f"HPA replicas {spec.get('minReplicas', 1)}..{spec['maxReplicas']}: want at least 2")
@@ -373,7 +391,8 @@ def check_throttling_share(ov, config, pods):
                    if f.name.endswith("_requests_per_second")]
     services = {f[:-len("_requests_per_second")] for f in rate_fields}
     if set(budget) != services:
-        ov.fail(f"{annotation} names {sorted(budget)}; config.proto's rate limits are {sorted(services)}")
+        ov.fail(f"{annotation} names {sorted(budget)}; config.proto's rate limits are "
+                f"{sorted(services)}")
     for service in services & set(budget):
         rate = getattr(config.limits, f"{service}_requests_per_second")
         share = math.floor(budget[service] / pods * 100) / 100
@@ -402,9 +421,50 @@ def check_overlay(failures, name, objects, facts, gateway):
         ov.fail(f"container ports {ports}: the config listens on grpc {grpc_port}, admin {admin_port}")
     mesh = mesh_checks.check(ov, config, listen)
     check_config_files(ov, config)
+    check_starts(ov, listen, admin)
     check_security(ov)
     check_probes(ov, config, gateway, grpc_port, admin_port, loopback, mesh)
     check_termination(ov, config, mesh)
     check_service(ov, grpc_port, admin_port)
     check_network_policy(ov, grpc_port, admin_port, mesh)
     check_throttling_share(ov, config, check_scaling(ov))
+
+
+def check_starts(ov, listen, admin):
+    """The configuration is one the gateway accepts and starts with: every path under the pod's
+    mounts is moved to a directory of the test, holding the rendered Secret's bytes where the
+    overlay renders the Secret, and stand-ins (a self-signed certificate and key, 32 random
+    bytes) for the Secrets an installer creates."""
+    text = ov.config_text
+    root = os.path.join(ov.facts.work, "start", ov.name)
+    shutil.rmtree(root, ignore_errors=True)
+    local = {}
+    for mount_path, _, _ in ov.mounts():
+        local[mount_path] = os.path.join(root, mount_path.lstrip("/"))
+        os.makedirs(local[mount_path], exist_ok=True)
+        text = text.replace(f'"{mount_path}/', f'"{local[mount_path]}/')
+    rendered = {s["metadata"]["name"]: s.get("data", {}) for s in ov.by_kind["Secret"]}
+    cert, key = ov.facts.stand_in
+    for field, path in config_files(ov.config).items():
+        mount = ov.mount_of(path) if path else None
+        if not mount or "secret" not in mount[1]:
+            continue
+        target = os.path.join(local[mount[0]], os.path.relpath(path, mount[0]))
+        data = rendered.get(mount[1]["secret"]["secretName"], {}).get(os.path.relpath(path, mount[0]))
+        if data is not None:
+            content = base64.b64decode(data)
+        elif field.endswith(("key_file", "private_key_file")) and "page_token" not in field:
+            content = open(key, "rb").read()
+        elif field.endswith(("cert_file", "certificate_file", "ca_file", "ca_bundle_file")):
+            content = open(cert, "rb").read()
+        else:
+            content = os.urandom(32).hex().encode()
+        with open(target, "wb") as f:
+            f.write(content)
+    config_path = os.path.join(root, "config.textproto")
+    with open(config_path, "w", encoding="utf-8") as f:
+        f.write(text)
+    why = gateway_facts.start_with_config(ov.facts.gateway, config_path,
+                                          host_port(listen)[0], host_port(admin)[0])
+    if why:
+        ov.fail(f"partner-gateway refuses the overlay's configuration: {why}")

@@ -5,7 +5,8 @@ import re
 
 import yaml
 
-ISTIO_KINDS = {"PeerAuthentication", "AuthorizationPolicy", "DestinationRule", "VirtualService", "Sidecar"}
+ISTIO_KINDS = {"PeerAuthentication", "AuthorizationPolicy", "DestinationRule", "VirtualService",
+               "Sidecar"}
 READ_PERMISSIONS = {"*", "customers.read", "subscriptions.read", "access.read"}
 WRITE_PERMISSIONS = {"*", "access.write", "users.write"}
 GATEWAY = "partner-gateway"
@@ -55,7 +56,8 @@ def check(ov, config, listen):
             ov.fail("Sidecar does not select the gateway pods")
         endpoints = {i["port"]["number"]: i for i in sidecar["spec"].get("ingress", [])}
         grpc = endpoints.get(port)
-        if not grpc or grpc.get("defaultEndpoint") != f"127.0.0.1:{port}" or grpc["port"].get("protocol") != "GRPC":
+        if (not grpc or grpc.get("defaultEndpoint") != f"127.0.0.1:{port}" or
+                grpc["port"].get("protocol") != "GRPC"):
             ov.fail(f"Sidecar does not forward gRPC on {port} to 127.0.0.1:{port}")
     for pa in ov.by_kind["PeerAuthentication"]:
         if pa["spec"].get("mtls", {}).get("mode") != "STRICT" or not selects_pods(ov, pa):
@@ -83,7 +85,8 @@ def check_authorization(ov, config):
         if policy["spec"].get("action", "ALLOW") != "ALLOW" or not selects_pods(ov, policy):
             ov.fail("AuthorizationPolicy is not an ALLOW policy on the gateway pods")
         for rule in policy["spec"].get("rules", []):
-            principals = [p for f in rule.get("from", []) for p in f.get("source", {}).get("principals", [])]
+            principals = [p for f in rule.get("from", [])
+                          for p in f.get("source", {}).get("principals", [])]
             paths = [p for t in rule.get("to", []) for p in t.get("operation", {}).get("paths", [])]
             if not principals:
                 ov.fail(f"AuthorizationPolicy rule for {paths} admits any caller")
@@ -128,7 +131,8 @@ def check_routes(ov, port):
         routes = vs["spec"].get("http", [])
         for route in routes:
             if "retries" not in route:
-                ov.fail(f"VirtualService route {route.get('name')} leaves retries to Istio's default (2)")
+                ov.fail(f"VirtualService route {route.get('name')} leaves retries to Istio's "
+                        "default (2)")
             for destination in route.get("route", []):
                 d = destination.get("destination", {})
                 if d.get("host") != GATEWAY or d.get("port", {}).get("number", port) != port:
