@@ -32,7 +32,8 @@ class UpstreamHostilityTest : public ::testing::TestWithParam<const char*> {
     GatewaySettings settings;
     settings.request_timeout_seconds = 2;
     settings.retry_max_attempts = 3;
-    gateway_ = new GatewayProcess(dir_->Write("gateway.textproto", GatewayConfig(*dir_, *emulator_, settings)));
+    config_file_ = dir_->Write("gateway.textproto", GatewayConfig(*dir_, *emulator_, settings));
+    gateway_ = new GatewayProcess(config_file_);
     std::string error;
     ASSERT_TRUE(gateway_->WaitReady(&error)) << error;
     stubs_ = new Stubs(gateway_->grpc_port());
@@ -60,7 +61,7 @@ class UpstreamHostilityTest : public ::testing::TestWithParam<const char*> {
 
   // Runs `call` with the deadline; checks the outcome and the time it took.
   template <typename Call>
-  static void ExpectCleanFailure(const std::string& what, Call call) {
+  static void ExpectCleanFailure(const std::string& what, const Call& call) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(kDeadlineSeconds));
     const absl::Time start = absl::Now();
@@ -81,6 +82,7 @@ class UpstreamHostilityTest : public ::testing::TestWithParam<const char*> {
   static GatewayProcess* gateway_;
   static Stubs* stubs_;
   static std::string customer_id_;
+  static std::string config_file_;
 };
 
 TempDir* UpstreamHostilityTest::dir_ = nullptr;
@@ -88,6 +90,7 @@ TestEmulator* UpstreamHostilityTest::emulator_ = nullptr;
 GatewayProcess* UpstreamHostilityTest::gateway_ = nullptr;
 Stubs* UpstreamHostilityTest::stubs_ = nullptr;
 std::string UpstreamHostilityTest::customer_id_;
+std::string UpstreamHostilityTest::config_file_;
 
 TEST_P(UpstreamHostilityTest, EveryRouteFailsCleanlyWithinTheDeadlineAndTheGatewayKeepsServing) {
   const std::string fault = GetParam();
@@ -119,6 +122,18 @@ TEST_P(UpstreamHostilityTest, EveryRouteFailsCleanlyWithinTheDeadlineAndTheGatew
   ExpectCleanFailure(fault + " ListCustomers", list_customers);
   ExpectCleanFailure(fault + " GetCustomer", get_customer);
   ExpectCleanFailure(fault + " ListAzureSubscriptions", list_azure);
+  {
+    // A gateway with no token yet meets the fault at the token endpoint first.
+    GatewayProcess cold(config_file_);
+    std::string error;
+    ASSERT_TRUE(cold.WaitReady(&error)) << error;
+    Stubs cold_stubs(cold.grpc_port());
+    ExpectCleanFailure(fault + " ListCustomers, token endpoint", [&](grpc::ClientContext* context) {
+      v1::ListCustomersRequest request;
+      v1::ListCustomersResponse response;
+      return cold_stubs.customers->ListCustomers(context, request, &response);
+    });
+  }
   emulator_->emulator->SetFaults({});
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(kDeadlineSeconds));
