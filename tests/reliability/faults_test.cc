@@ -61,6 +61,8 @@ TEST(FaultsTest, MixedTrafficSucceedsThroughInjectedFaultsWithoutDuplicates) {
   emulator->emulator->SetFaults(faults);
 
   std::atomic<int> next{0};
+  std::atomic<int> created{0};
+  std::atomic<int> revoked{0};
   std::mutex mu;
   std::map<std::string, int> failures;  // "CODE message" -> count
   std::vector<std::string> wrong_codes;
@@ -102,6 +104,7 @@ TEST(FaultsTest, MixedTrafficSucceedsThroughInjectedFaultsWithoutDuplicates) {
         case 3: {
           v1::AssignRoleResponse response;
           status = stubs.access->AssignRole(&context, AssignRequest(target, user, role), &response);
+          if (status.ok() && !response.already_existed()) ++created;
           break;
         }
         default: {
@@ -113,6 +116,7 @@ TEST(FaultsTest, MixedTrafficSucceedsThroughInjectedFaultsWithoutDuplicates) {
           triple.mutable_role()->set_role_name(role);
           v1::RevokeRoleResponse response;
           status = stubs.access->RevokeRole(&context, request, &response);
+          if (status.ok() && !response.already_absent()) ++revoked;
           break;
         }
       }
@@ -139,9 +143,14 @@ TEST(FaultsTest, MixedTrafficSucceedsThroughInjectedFaultsWithoutDuplicates) {
   std::printf("[faults] %d/%d RPCs succeeded (%.3f%%) in %s, slowest %s, %lld upstream requests, %lld tokens\n", ok,
               kRpcs, 100.0 * ok / kRpcs, absl::FormatDuration(elapsed).c_str(), absl::FormatDuration(slowest).c_str(),
               static_cast<long long>(counters.upstream_requests), static_cast<long long>(counters.tokens_issued));
+  std::printf("[faults] %d assignments created, %d revoked, %zu left\n", created.load(), revoked.load(),
+              emulator->emulator->services().role_assignments().size());
   for (const auto& [failure, count] : failures) std::printf("[faults]   %d x %s\n", count, failure.c_str());
   EXPECT_GE(ok, kRpcs * 999 / 1000);
   EXPECT_THAT(wrong_codes, ::testing::IsEmpty());
+  // The writes really happened: the mix is not just reads.
+  EXPECT_GT(created.load(), 50);
+  EXPECT_GT(revoked.load(), 50);
   EXPECT_THAT(DuplicateAssignments(*emulator->emulator), ::testing::IsEmpty());
   EXPECT_LE(slowest, absl::Seconds(kDeadlineSeconds + 1));
 }
