@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "server/http/header_policies.h"
 
@@ -44,6 +45,11 @@ BearerTokenPolicy::BearerTokenPolicy(std::shared_ptr<TokenSource> tokens, std::s
 
 void BearerTokenPolicy::Send(HttpRequest request, HttpDone done) {
   if (request.token_scope.empty()) return shared_->next->Send(std::move(request), std::move(done));
+  if (shared_->tokens == nullptr) {
+    // A wiring mistake (a token-less pipeline, as the token endpoint's own, used for an API call):
+    // sending without a token would only earn a confusing 401.
+    return done(absl::InternalError(absl::StrCat("no token source for upstream scope ", request.token_scope)));
+  }
   Shared::SendWithToken(shared_, std::move(request), std::move(done), /*may_refresh=*/true);
 }
 

@@ -14,6 +14,8 @@ namespace partner::http {
 
 class BearerTokenPolicy final : public HttpClient {
  public:
+  // `tokens` may be null for a pipeline whose requests never name a scope (the token endpoint's
+  // own); a request naming one then fails with INTERNAL.
   BearerTokenPolicy(std::shared_ptr<TokenSource> tokens, std::shared_ptr<HttpClient> next);
   void Send(HttpRequest request, HttpDone done) override;
 

@@ -31,6 +31,7 @@ struct PipelineOptions {
   std::function<std::string()> new_request_id;
 };
 
+// `tokens` may be null when no request will name a token scope (the token endpoint's pipeline).
 std::unique_ptr<HttpClient> MakeUpstreamPipeline(PipelineOptions options, std::shared_ptr<HttpClient> transport,
                                                  std::shared_ptr<TokenSource> tokens);
 

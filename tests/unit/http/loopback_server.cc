@@ -127,12 +127,19 @@ LoopbackServer::LoopbackServer(Tls tls) {
     Fail("cannot read the bound port");
   }
   port_ = ntohs(bound.sin_port);
+  // Stopping goes through an event, not event_base_loopbreak() from the destructor's thread: a
+  // break requested before the loop starts is forgotten when it does.
+  stop_ = event_new(
+      base_, -1, EV_PERSIST, [](evutil_socket_t, short, void* base) { event_base_loopbreak(static_cast<event_base*>(base)); },
+      base_);
+  if (stop_ == nullptr) Fail("cannot create the stop event");
   thread_ = std::thread([base = base_] { event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY); });
 }
 
 LoopbackServer::~LoopbackServer() {
-  event_base_loopbreak(base_);
+  event_active(stop_, EV_READ, 0);
   thread_.join();
+  event_free(stop_);
   evhttp_free(http_);
   event_base_free(base_);
   if (tls_ != nullptr) {

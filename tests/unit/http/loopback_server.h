@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+struct event;
 struct event_base;
 struct evhttp;
 struct evhttp_request;
@@ -45,6 +46,7 @@ class LoopbackServer {
   ssl_ctx_st* tls_ = nullptr;
   std::string ca_file_;
   event_base* base_ = nullptr;
+  event* stop_ = nullptr;
   evhttp* http_ = nullptr;
   int port_ = 0;
   std::atomic<int> connections_accepted_{0};

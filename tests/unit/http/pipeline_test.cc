@@ -130,6 +130,20 @@ TEST(PipelineTest, A401AfterTheRefreshIsReturned) {
   EXPECT_EQ(pipeline.tokens->invalidated.size(), 1U);
 }
 
+TEST(PipelineTest, WithoutATokenSourceAScopedRequestFailsUnsent) {
+  auto transport = std::make_shared<ScriptedClient>();
+  PipelineOptions options;
+  options.timer = std::make_shared<FakeTimer>();
+  options.log_sink = [](absl::string_view) {};
+  std::unique_ptr<HttpClient> client = MakeUpstreamPipeline(std::move(options), transport, nullptr);
+  EXPECT_THAT(SendNow(*client, CustomerGet()).status(),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("no token source")));
+  HttpRequest unscoped = CustomerGet();
+  unscoped.token_scope.clear();
+  EXPECT_THAT(SendNow(*client, std::move(unscoped)).status(), IsOk());
+  EXPECT_EQ(transport->requests.size(), 1U);
+}
+
 TEST(PipelineTest, TokenFailureIsReturnedUnchangedAndNothingIsSent) {
   Pipeline pipeline({Response(200)});
   pipeline.tokens->failure = absl::FailedPreconditionError("app not consented in customer tenant t1");
