@@ -1,0 +1,338 @@
+// partnerctl end to end against a sandbox partner-gateway: the README tour (find the customer,
+// list its Azure subscriptions, assign a role, see it, revoke it) in both output modes, every
+// subcommand, the documented exit codes and a resumed batch.
+#include <signal.h>
+
+#include <fstream>
+#include <memory>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/integration/client/subprocess.h"
+
+namespace partner::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using Json = nlohmann::json;
+
+constexpr char kCompany[] = "Fabrikam Toys Ltd";
+
+class PartnerctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    gateway_ = std::make_unique<Subprocess>(
+        PARTNER_GATEWAY_BINARY, std::vector<std::string>{"--sandbox", "--listen", "127.0.0.1:0"},
+        std::vector<std::string>{}, /*discard_stderr=*/true);
+    const std::string first = gateway_->ReadLine();
+    static const std::regex kLine(R"(^partner-gateway: listening on (\S+:\d+) .*$)");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(first, m, kLine)) << first;
+    target_ = m[1];
+  }
+
+  CommandResult Ctl(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
+    args.insert(args.begin(), {"--target", target_});
+    return RunCommand(PARTNERCTL_BINARY, args, env);
+  }
+
+  // Runs a command that must succeed with --output json and returns its document.
+  Json CtlJson(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--output", "json"});
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    Json doc = Json::parse(r.out, nullptr, /*allow_exceptions=*/false);
+    EXPECT_FALSE(doc.is_discarded()) << r.out;
+    return doc;
+  }
+
+  // The tour's first two steps: the customer by name, then its Azure subscription.
+  void FindCustomerAndSubscription() {
+    Json customers = CtlJson({"customers", "list", "--name-prefix", kCompany, "--all"});
+    ASSERT_EQ(customers["customers"].size(), 1u) << customers.dump();
+    customer_ = customers["customers"][0]["customerId"].get<std::string>();
+    Json azure = CtlJson({"subscriptions", "azure", "--customer", customer_});
+    ASSERT_GE(azure["azureSubscriptions"].size(), 1u) << azure.dump();
+    subscription_ = azure["azureSubscriptions"][0]["azureSubscriptionId"].get<std::string>();
+  }
+
+  std::vector<std::string> Upns(size_t count) {
+    Json users = CtlJson({"users", "list", "--customer", customer_});
+    std::vector<std::string> upns;
+    for (const Json& u : users["users"]) {
+      if (upns.size() < count) upns.push_back(u["userPrincipalName"].get<std::string>());
+    }
+    EXPECT_EQ(upns.size(), count);
+    return upns;
+  }
+
+  std::unique_ptr<Subprocess> gateway_;
+  std::string target_;
+  std::string customer_;
+  std::string subscription_;
+};
+
+TEST_F(PartnerctlTest, ReadmeTourInJson) {
+  ASSERT_NO_FATAL_FAILURE(FindCustomerAndSubscription());
+  const std::string upn = Upns(1)[0];
+  const std::vector<std::string> scope = {"--customer", customer_, "--subscription", subscription_};
+  auto with = [&](std::vector<std::string> head, std::vector<std::string> tail) {
+    head.insert(head.end(), scope.begin(), scope.end());
+    head.insert(head.end(), tail.begin(), tail.end());
+    return head;
+  };
+
+  Json assigned = CtlJson(with({"roles", "assign"}, {"--user", upn, "--role", "Reader"}));
+  EXPECT_EQ(assigned["alreadyExisted"], false);
+  EXPECT_EQ(assigned["roleAssignment"]["roleName"], "Reader");
+  const std::string id = assigned["roleAssignment"]["roleAssignmentId"].get<std::string>();
+  EXPECT_THAT(id, StartsWith("/subscriptions/" + subscription_));
+
+  Json again = CtlJson(with({"roles", "assign"}, {"--user", upn, "--role", "Reader"}));
+  EXPECT_EQ(again["alreadyExisted"], true);
+  EXPECT_EQ(again["roleAssignment"]["roleAssignmentId"], id);
+
+  Json listed = CtlJson(with({"roles", "assignments"}, {"--user", upn}));
+  ASSERT_EQ(listed["roleAssignments"].size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["roleAssignments"][0]["roleAssignmentId"], id);
+
+  Json revoked = CtlJson(with({"roles", "revoke"}, {"--user", upn, "--role", "Reader"}));
+  EXPECT_EQ(revoked["alreadyAbsent"], false);
+  EXPECT_EQ(revoked["roleAssignment"]["roleAssignmentId"], id);
+  Json absent = CtlJson({"roles", "revoke", "--customer", customer_, "--assignment-id", id});
+  EXPECT_EQ(absent["alreadyAbsent"], true);
+
+  Json after = CtlJson(with({"roles", "assignments"}, {"--user", upn}));
+  EXPECT_TRUE(!after.contains("roleAssignments") || after["roleAssignments"].empty())
+      << after.dump();
+}
+
+TEST_F(PartnerctlTest, ReadmeTourInTables) {
+  ASSERT_NO_FATAL_FAILURE(FindCustomerAndSubscription());
+  const std::string upn = Upns(1)[0];
+
+  CommandResult list = Ctl({"customers", "list", "--all"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  std::vector<std::string> lines;
+  for (size_t start = 0, end; (end = list.out.find('\n', start)) != std::string::npos;
+       start = end + 1) {
+    lines.push_back(list.out.substr(start, end - start));
+  }
+  ASSERT_GT(lines.size(), 2u);
+  EXPECT_THAT(lines[0], StartsWith("CUSTOMER ID  "));
+  // Every row has its company name in the column under the header's.
+  const size_t column = lines[0].find("COMPANY NAME");
+  ASSERT_NE(column, std::string::npos);
+  for (const std::string& line : lines) {
+    ASSERT_GT(line.size(), column) << line;
+    EXPECT_EQ(line[column - 1], ' ') << line;
+    EXPECT_NE(line[column], ' ') << line;
+  }
+  EXPECT_THAT(list.out, HasSubstr(kCompany));
+
+  CommandResult azure = Ctl({"subscriptions", "azure", "--customer", customer_});
+  EXPECT_EQ(azure.exit_code, 0) << azure.err;
+  EXPECT_THAT(azure.out, HasSubstr(subscription_));
+
+  const std::vector<std::string> args = {"--customer", customer_, "--subscription", subscription_,
+                                         "--user", upn, "--role", "Reader"};
+  auto roles = [&](const std::string& verb) {
+    std::vector<std::string> a = {"roles", verb};
+    a.insert(a.end(), args.begin(), args.end());
+    return Ctl(a);
+  };
+  CommandResult assign = roles("assign");
+  EXPECT_EQ(assign.exit_code, 0) << assign.err;
+  EXPECT_THAT(assign.out, HasSubstr("assigned"));
+  CommandResult again = roles("assign");
+  EXPECT_THAT(again.out, HasSubstr("already existed"));
+  CommandResult seen = Ctl({"roles", "assignments", "--customer", customer_, "--subscription",
+                            subscription_, "--user", upn});
+  EXPECT_EQ(seen.exit_code, 0) << seen.err;
+  EXPECT_THAT(seen.out, HasSubstr("Reader"));
+  CommandResult revoke = roles("revoke");
+  EXPECT_EQ(revoke.exit_code, 0) << revoke.err;
+  EXPECT_THAT(revoke.out, HasSubstr("revoked"));
+  CommandResult none = Ctl({"roles", "assignments", "--customer", customer_, "--subscription",
+                            subscription_, "--user", upn});
+  EXPECT_THAT(none.out, HasSubstr("No role assignments found."));
+}
+
+TEST_F(PartnerctlTest, EveryReadSubcommandInJson) {
+  ASSERT_NO_FATAL_FAILURE(FindCustomerAndSubscription());
+  Json customer = CtlJson({"customers", "get", customer_});
+  EXPECT_EQ(customer["customer"]["companyName"], kCompany);
+
+  Json page = CtlJson({"customers", "list", "--page-size", "2"});
+  EXPECT_EQ(page["customers"].size(), 2u);
+  EXPECT_FALSE(page["nextPageToken"].get<std::string>().empty());
+  Json all = CtlJson({"customers", "list", "--all", "--page-size", "7"});
+  std::set<std::string> ids;
+  for (const Json& c : all["customers"]) ids.insert(c["customerId"].get<std::string>());
+  EXPECT_EQ(ids.size(), all["customers"].size()) << "an item was returned twice";
+  EXPECT_GT(ids.size(), 7u);
+
+  Json subscriptions = CtlJson({"subscriptions", "list", "--customer", customer_});
+  ASSERT_GE(subscriptions["subscriptions"].size(), 1u);
+  const std::string sub = subscriptions["subscriptions"][0]["subscriptionId"].get<std::string>();
+  Json one = CtlJson({"subscriptions", "get", "--customer", customer_, sub});
+  EXPECT_EQ(one["subscription"]["subscriptionId"], sub);
+
+  Json definitions = CtlJson(
+      {"roles", "definitions", "--customer", customer_, "--subscription", subscription_});
+  std::set<std::string> names;
+  for (const Json& d : definitions["roleDefinitions"]) names.insert(d["roleName"].get<std::string>());
+  EXPECT_TRUE(names.contains("Reader"));
+}
+
+TEST_F(PartnerctlTest, UsersCreateThenListed) {
+  ASSERT_NO_FATAL_FAILURE(FindCustomerAndSubscription());
+  const std::string upn = "nia.okafor@fabrikamtoys.onmicrosoft.com";
+  Json created = CtlJson({"users", "create", "--customer", customer_, "--upn", upn,
+                          "--display-name", "Nia Okafor"});
+  EXPECT_EQ(created["user"]["userPrincipalName"], upn);
+  EXPECT_FALSE(created["oneTimePassword"].get<std::string>().empty());
+  CommandResult list = Ctl({"users", "list", "--customer", customer_});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr(upn));
+  EXPECT_THAT(list.out, StartsWith("OBJECT ID  "));
+}
+
+TEST_F(PartnerctlTest, BadArgumentsExitTwo) {
+  const std::vector<std::vector<std::string>> bad = {
+      {},
+      {"customers"},
+      {"users", "list"},
+      {"--output", "yaml", "customers", "list"},
+      {"--timeout", "soon", "customers", "list"},
+      {"customers", "list", "--name-prefix", "A", "--domain-prefix", "b"},
+      {"roles", "assign", "--customer", "c", "--subscription", "s", "--role", "Reader"},
+      {"roles", "assign", "--customer", "c", "--subscription", "s", "--user", "u", "--object-id",
+       "o", "--role", "Reader"},
+      {"roles", "revoke", "--customer", "c", "--subscription", "s", "--user", "u"},
+      {"roles", "batch-assign", "--file", "/nonexistent/file.csv"},
+      {"customers", "get", "not-a-guid"},
+  };
+  for (const std::vector<std::string>& args : bad) {
+    CommandResult r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << ::testing::PrintToString(args) << "\n" << r.err;
+    EXPECT_FALSE(r.err.empty()) << ::testing::PrintToString(args);
+    EXPECT_TRUE(r.out.empty()) << ::testing::PrintToString(args) << r.out;
+  }
+}
+
+TEST_F(PartnerctlTest, UnknownCustomerIsNotFound) {
+  CommandResult r = Ctl({"customers", "get", "11111111-2222-3333-4444-555555555555"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
+  EXPECT_THAT(r.err, HasSubstr("reason: ERROR_REASON_NOT_FOUND"));
+  EXPECT_THAT(r.err, HasSubstr("correlation id: "));
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  CommandResult json = Ctl({"-o", "json", "subscriptions", "azure", "--customer",
+                            "11111111-2222-3333-4444-555555555555"});
+  EXPECT_EQ(json.exit_code, 3);
+  EXPECT_THAT(json.err, HasSubstr("NOT_FOUND"));
+}
+
+TEST_F(PartnerctlTest, UnreachableGatewayIsUnavailable) {
+  CommandResult r = RunCommand(PARTNERCTL_BINARY,
+                        {"--target", "127.0.0.1:1", "--timeout", "2s", "customers", "list"});
+  EXPECT_EQ(r.exit_code, 5) << r.err;
+  EXPECT_THAT(r.err, ::testing::AnyOf(HasSubstr("UNAVAILABLE"), HasSubstr("DEADLINE_EXCEEDED")));
+}
+
+TEST_F(PartnerctlTest, TargetFromEnvironmentAndHelpEverywhere) {
+  CommandResult r = RunCommand(PARTNERCTL_BINARY, {"customers", "list", "--page-size", "1"},
+                        {"PARTNERCTL_TARGET=" + target_});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("CUSTOMER ID"));
+  CommandResult help = RunCommand(PARTNERCTL_BINARY, {"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("Exit codes:"));
+  CommandResult sub_help = RunCommand(PARTNERCTL_BINARY, {"roles", "assign", "--help"});
+  EXPECT_EQ(sub_help.exit_code, 0);
+  EXPECT_THAT(sub_help.out, HasSubstr("--role-id"));
+  EXPECT_THAT(sub_help.out, HasSubstr("Example"));
+}
+
+std::string WriteFile(const std::string& name, const std::string& content) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << content;
+  return path;
+}
+
+TEST_F(PartnerctlTest, BatchInterruptedThenRerunDoesEveryItemOnce) {
+  ASSERT_NO_FATAL_FAILURE(FindCustomerAndSubscription());
+  const std::vector<std::string> upns = Upns(3);
+  std::string csv = "customer,subscription,user,role\n";
+  for (const std::string& upn : upns) {
+    for (const char* role : {"Reader", "Contributor"}) {
+      csv += customer_ + "," + subscription_ + "," + upn + "," + role + "\n";
+    }
+  }
+  const std::string file = WriteFile("partnerctl-batch.csv", csv);
+
+  {  // Interrupted as soon as the first item is reported.
+    Subprocess first(PARTNERCTL_BINARY, {"--target", target_, "--output", "json", "roles",
+                                         "batch-assign", "--file", file});
+    EXPECT_THAT(first.ReadLine(), HasSubstr("\"item\""));
+    first.Signal(SIGKILL);
+    EXPECT_EQ(first.Wait().exit_code, 128 + SIGKILL);
+  }
+
+  CommandResult rerun = Ctl({"roles", "batch-assign", "--file", file});
+  EXPECT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
+  EXPECT_THAT(rerun.out, HasSubstr("0 failed, 0 not started"));
+
+  CommandResult third = Ctl({"--output", "json", "roles", "batch-assign", "--file", file});
+  EXPECT_EQ(third.exit_code, 0) << third.err;
+  int items = 0;
+  Json summary;
+  for (size_t start = 0, end; (end = third.out.find('\n', start)) != std::string::npos;
+       start = end + 1) {
+    Json line = Json::parse(third.out.substr(start, end - start), nullptr, false);
+    ASSERT_FALSE(line.is_discarded());
+    if (line.contains("item")) {
+      ++items;
+      EXPECT_EQ(line["item"]["response"]["alreadyExisted"], true) << line.dump();
+    } else {
+      summary = line["summary"];
+    }
+  }
+  EXPECT_EQ(items, 6);
+  EXPECT_EQ(summary["created"], 0);
+  EXPECT_EQ(summary["alreadyExisted"], 6);
+
+  for (const std::string& upn : upns) {
+    Json listed = CtlJson({"roles", "assignments", "--customer", customer_, "--subscription",
+                           subscription_, "--user", upn});
+    std::multiset<std::string> roles;
+    for (const Json& a : listed["roleAssignments"]) roles.insert(a["roleName"].get<std::string>());
+    EXPECT_EQ(roles, (std::multiset<std::string>{"Contributor", "Reader"})) << upn;
+  }
+}
+
+TEST_F(PartnerctlTest, BatchFromJsonLinesWithAFailedItemExitsSix) {
+  ASSERT_NO_FATAL_FAILURE(FindCustomerAndSubscription());
+  const std::string upn = Upns(1)[0];
+  auto item = [&](const std::string& user) {
+    return R"({"customerId":")" + customer_ + R"(","azureSubscriptionId":")" + subscription_ +
+           R"(","principal":{"userPrincipalName":")" + user +
+           R"("},"role":{"roleName":"Reader"}})" + "\n";
+  };
+  const std::string file = WriteFile(
+      "partnerctl-batch.jsonl", item(upn) + item("ghost@fabrikamtoys.onmicrosoft.com"));
+  CommandResult r = Ctl({"roles", "batch-assign", "--file", file});
+  EXPECT_EQ(r.exit_code, 6) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("ERROR_REASON_PRINCIPAL_NOT_FOUND"));
+  EXPECT_THAT(r.out, HasSubstr("1 assigned, 0 already existed, 1 failed"));
+}
+
+}  // namespace
+}  // namespace partner::testing
