@@ -52,6 +52,9 @@ def main():
     grpc_port, admin_port = gateway_facts.config_defaults(config_proto)
     dockerfile_checks.check(failures, os.path.join(args.repo, "deploy", "docker", "Dockerfile"),
                             os.path.join(args.repo, "README.md"), args.build, grpc_port, admin_port)
+    dockerfile_checks.check_runtime_packages(
+        failures, os.path.join(args.repo, "deploy", "docker", "runtime-packages.sh"),
+        [args.gateway, args.probe])
 
     facts = k8s_checks.Facts(
         flags=gateway_facts.gateway_flags(args.gateway),

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shlex
+import subprocess
 
 
 def instructions(text):
@@ -119,3 +120,15 @@ def check(failures, dockerfile_path, readme_path, build_dir, grpc_port, admin_po
     if not entry or os.path.basename(exec_form(entry[-1])[0]) != "partner-gateway":
         failures.append("Dockerfile: ENTRYPOINT is not partner-gateway")
     return {"entrypoint": exec_form(entry[-1]) if entry else []}
+
+
+def check_runtime_packages(failures, script, binaries):
+    """The build stage's package list, computed here for the binaries this build produced: it must
+    resolve every library to a package and name no development package."""
+    out = subprocess.run(["bash", script, *binaries], capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        failures.append(f"{os.path.basename(script)} fails on the built binaries: {out.stderr.strip()}")
+        return
+    packages = out.stdout.split()
+    if not packages or any(p.split(":")[0].endswith("-dev") for p in packages):
+        failures.append(f"{os.path.basename(script)}: runtime packages {packages}")
