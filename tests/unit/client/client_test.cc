@@ -118,5 +118,19 @@ TEST(AccessClientTest, ListAllRoleAssignmentsWalksEveryPage) {
   EXPECT_EQ((*all)[1].role_assignment_id(), "r2");
 }
 
+TEST(MakeChannelTest, RefusesIncompleteOrUnreadableTlsFiles) {
+  ClientOptions cert_without_key;
+  cert_without_key.tls_cert_file = "/etc/hostname";
+  EXPECT_THAT(MakeChannel(cert_without_key).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("both")));
+  ClientOptions missing_roots;
+  missing_roots.tls_root_file = "/nonexistent/ca.pem";
+  EXPECT_THAT(MakeChannel(missing_roots).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("ca.pem")));
+  EXPECT_THAT(MakeCustomerConnection(missing_roots).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(MakeChannel(ClientOptions()).status(), IsOk());
+}
+
 }  // namespace
 }  // namespace partner::client
