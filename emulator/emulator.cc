@@ -178,7 +178,11 @@ void Emulator::Impl::OnRequest(evhttp_request* request, void* self) { static_cas
 
 void Emulator::Impl::OnConnectionClosed(evhttp_connection* connection, void* self) {
   for (DelayedReply* reply : static_cast<Impl*>(self)->delayed_) {
-    if (reply->connection == connection) reply->request = nullptr;
+    if (reply->connection != connection || reply->request == nullptr) continue;
+    // A request the client abandoned before its reply finished is detached from the connection
+    // and left to its owner (us); one still queued on the connection goes with it.
+    if (evhttp_request_get_connection(reply->request) == nullptr) evhttp_request_free(reply->request);
+    reply->request = nullptr;
   }
 }
 
@@ -345,7 +349,7 @@ void Emulator::Impl::Reply(evhttp_request* request, EmuResponse response, absl::
     return;
   }
   evhttp_connection* connection = evhttp_request_get_connection(request);
-  // evhttp frees a request whose client disconnects: forget it before the timer fires.
+  // The request must be forgotten (and freed, OnConnectionClosed) if the client goes away first.
   evhttp_connection_set_closecb(connection, &Impl::OnConnectionClosed, this);
   if (delivery == Delivery::kTrickle) EnsureBody(&response);
   auto* pending = new DelayedReply{this, request, connection, std::move(response), nullptr, delivery, interval};
