@@ -31,6 +31,19 @@ Examples:
   partnerctl subscriptions azure --customer 0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10
   partnerctl --output json roles assignments --customer C --subscription S --user mila@contoso.com)";
 
+// Subcommand help lists only the subcommand's own flags; say where the rest is documented.
+void AddHelpPointers(CLI::App& app) {
+  static const std::string kPointer =
+      "Global flags (--target, --output table|json, --timeout, --tls*, --token), environment\n"
+      "and exit codes: partnerctl --help";
+  for (CLI::App* sub : app.get_subcommands({})) {
+    if (dynamic_cast<CLI::Option_group*>(sub) != nullptr) continue;
+    const std::string footer = sub->get_footer();
+    sub->footer(footer.empty() ? kPointer : footer + "\n\n" + kPointer);
+    AddHelpPointers(*sub);
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::chrono::milliseconds> ParseTimeout(const std::string& text) {
@@ -102,7 +115,6 @@ int RunPartnerctl(const std::vector<std::string>& args, std::ostream& out, std::
   // Global flags are accepted after the subcommand too (partnerctl customers list -o json).
   app.fallthrough();
   app.require_subcommand(1);
-  app.footer(kFooter);
   GlobalFlags& f = context.flags;
   app.option_defaults()->always_capture_default();
   app.add_option("--target", f.target, "Gateway address HOST:PORT")->envname("PARTNERCTL_TARGET");
@@ -130,6 +142,9 @@ int RunPartnerctl(const std::vector<std::string>& args, std::ostream& out, std::
   AddCustomerCommands(app, context);
   AddSubscriptionCommands(app, context);
   AddRoleCommands(app, context);
+  // Set last: a subcommand inherits the footer its parent has when it is added.
+  app.footer(kFooter);
+  AddHelpPointers(app);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {

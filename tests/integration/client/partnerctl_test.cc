@@ -7,6 +7,7 @@
 #include <memory>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -332,6 +333,36 @@ TEST_F(PartnerctlTest, BatchFromJsonLinesWithAFailedItemExitsSix) {
   EXPECT_EQ(r.exit_code, 6) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("ERROR_REASON_PRINCIPAL_NOT_FOUND"));
   EXPECT_THAT(r.out, HasSubstr("1 assigned, 0 already existed, 1 failed"));
+}
+
+// Every flag a command's --help documents is offered by the bash completion script.
+TEST(PartnerctlCompletionTest, OffersEveryDocumentedFlag) {
+  const std::vector<std::pair<std::string, std::string>> commands = {
+      {"customers", "list"},      {"customers", "get"},          {"users", "list"},
+      {"users", "create"},        {"subscriptions", "list"},     {"subscriptions", "get"},
+      {"subscriptions", "azure"}, {"roles", "definitions"},      {"roles", "assign"},
+      {"roles", "assignments"},   {"roles", "revoke"},           {"roles", "batch-assign"}};
+  // Option lines of the help: "  --flag ..." or "  -o,--flag ...".
+  static const std::regex kFlag(R"(^\s+(?:-[a-z],)?(--[a-z][a-z-]*))");
+  int flags = 0;
+  for (const auto& [group, command] : commands) {
+    CommandResult help = RunCommand(PARTNERCTL_BINARY, {group, command, "--help"});
+    ASSERT_EQ(help.exit_code, 0) << group << " " << command;
+    CommandResult completion = RunCommand(
+        "/bin/bash", {"-c", std::string("source ") + PARTNERCTL_COMPLETION +
+                                "; COMP_WORDS=(partnerctl " + group + " " + command +
+                                " --); COMP_CWORD=3; _partnerctl; echo \" ${COMPREPLY[*]} \""});
+    ASSERT_EQ(completion.exit_code, 0) << completion.err;
+    std::istringstream lines(help.out);
+    for (std::string line; std::getline(lines, line);) {
+      std::smatch m;
+      if (!std::regex_search(line, m, kFlag) || m[1] == "--help") continue;
+      ++flags;
+      EXPECT_THAT(completion.out, HasSubstr(" " + std::string(m[1]) + " "))
+          << group << " " << command;
+    }
+  }
+  EXPECT_GT(flags, 30);
 }
 
 }  // namespace
