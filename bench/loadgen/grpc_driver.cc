@@ -50,7 +50,7 @@ GrpcDriver::GrpcDriver(const GrpcOptions& options) : options_(options) {
   }
 }
 
-absl::Status GrpcDriver::Discover(int customers, bool details, int offset) {
+absl::Status GrpcDriver::Discover(int customers, bool details, int offset, const UsersLookup& users) {
   customers_.clear();
   std::string page_token;
   std::vector<std::string> ids;
@@ -85,14 +85,20 @@ absl::Status GrpcDriver::Discover(int customers, bool details, int offset) {
         for (const v1::AzureSubscription& s : subs.azure_subscriptions()) {
           target.azure_subscriptions.push_back(s.azure_subscription_id());
         }
-        grpc::ClientContext users_context;
-        users_context.set_deadline(DeadlineIn(options_.deadline));
-        v1::ListCustomerUsersRequest users_request;
-        users_request.set_customer_id(target.id);
-        users_request.set_page_size(100);
-        v1::ListCustomerUsersResponse users;
-        if (!customer_stubs_[0]->ListCustomerUsers(&users_context, users_request, &users).ok()) continue;
-        for (const v1::CustomerUser& u : users.users()) target.user_principal_names.push_back(u.user_principal_name());
+        if (users) {
+          absl::StatusOr<std::vector<std::string>> names = users(target.id);
+          if (!names.ok()) continue;
+          target.user_principal_names = *std::move(names);
+        } else {
+          grpc::ClientContext users_context;
+          users_context.set_deadline(DeadlineIn(options_.deadline));
+          v1::ListCustomerUsersRequest users_request;
+          users_request.set_customer_id(target.id);
+          users_request.set_page_size(100);
+          v1::ListCustomerUsersResponse page;
+          if (!customer_stubs_[0]->ListCustomerUsers(&users_context, users_request, &page).ok()) continue;
+          for (const v1::CustomerUser& u : page.users()) target.user_principal_names.push_back(u.user_principal_name());
+        }
         usable[i] = !target.azure_subscriptions.empty() && !target.user_principal_names.empty();
       }
     };

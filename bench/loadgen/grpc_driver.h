@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "bench/loadgen/stats.h"
 #include "bench/loadgen/workload.h"
@@ -36,14 +37,18 @@ struct RunLimits {
   std::int64_t total_calls = 0;
 };
 
+// A customer tenant's user principal names, found some other way than through the target.
+using UsersLookup = std::function<absl::StatusOr<std::vector<std::string>>(const std::string& customer_id)>;
+
 class GrpcDriver {
  public:
   explicit GrpcDriver(const GrpcOptions& options);
 
   // Finds `customers` customers through the gateway, after skipping the first `offset` listed;
   // with `details`, only those that have an Azure subscription and users (what AssignRole needs),
-  // looked up 16 at a time.
-  absl::Status Discover(int customers, bool details, int offset);
+  // looked up 16 at a time. `users`, when set, replaces ListCustomerUsers (which would fetch the
+  // tenant's Graph token through the gateway).
+  absl::Status Discover(int customers, bool details, int offset, const UsersLookup& users = nullptr);
   // Instead of Discover(), for a target that serves only GetCustomer (the echo service).
   void SetCustomers(std::vector<CustomerTarget> customers) { customers_ = std::move(customers); }
   const std::vector<CustomerTarget>& customers() const { return customers_; }

@@ -32,6 +32,8 @@ ABSL_FLAG(int64_t, total_calls, 0, "stop after this many calls instead of after 
 ABSL_FLAG(int, customers, 50, "customers to spread calls over");
 ABSL_FLAG(int, customer_offset, 0, "skip the first N listed customers (untouched tenants for token-storm)");
 ABSL_FLAG(bool, discover_details, true, "look up subscriptions and users when the mix needs them (false: token-storm keeps tenants untouched)");
+ABSL_FLAG(bool, users_from_emulator, false,
+          "find AssignRole principals in Graph at --emulator_url, not through the target (token-storm)");
 ABSL_FLAG(bool, skip_discovery, false, "grpc: use --customer_ids instead of asking the target");
 ABSL_FLAG(std::string, customer_ids, "echo-customer", "with --skip_discovery: comma-separated ids");
 ABSL_FLAG(int, channels, 4, "gRPC channels (HTTP/2 connections)");
@@ -120,9 +122,20 @@ int main(int argc, char** argv) {
       }
       grpc_driver->SetCustomers(std::move(customers));
     } else {
-      const bool details = absl::GetFlag(FLAGS_discover_details) && (mode == "batch" || mode == "sequential" || mix->Uses(Method::kAssignRole) ||
-                           mix->Uses(Method::kListAzureSubscriptions));
-      if (absl::Status s = grpc_driver->Discover(absl::GetFlag(FLAGS_customers), details, absl::GetFlag(FLAGS_customer_offset)); !s.ok()) {
+      const bool details = absl::GetFlag(FLAGS_discover_details) &&
+                           (mode == "batch" || mode == "sequential" || mix->Uses(Method::kAssignRole) ||
+                            mix->Uses(Method::kListAzureSubscriptions));
+      partner::bench::UsersLookup users;
+      if (absl::GetFlag(FLAGS_users_from_emulator)) {
+        partner::bench::RestOptions options;
+        options.base_url = absl::GetFlag(FLAGS_emulator_url);
+        options.ca_file = absl::GetFlag(FLAGS_ca_file);
+        auto graph = std::make_shared<partner::bench::RestDriver>(options);
+        users = [graph](const std::string& tenant) { return graph->UserPrincipalNames(tenant); };
+      }
+      if (absl::Status s = grpc_driver->Discover(absl::GetFlag(FLAGS_customers), details,
+                                                 absl::GetFlag(FLAGS_customer_offset), users);
+          !s.ok()) {
         Fail(absl::StrCat("discovery: ", s.message()));
       }
     }

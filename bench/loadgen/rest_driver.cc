@@ -52,12 +52,12 @@ absl::StatusOr<std::string> HttpGet(const std::string& url, const std::string& c
   return Perform(curl, url);
 }
 
-absl::Status RestDriver::Prepare(int customers) {
+absl::StatusOr<std::string> RestDriver::Token(const std::string& tenant, const std::string& scope_value) const {
   CURL* curl = curl_easy_init();
   CommonOptions(curl, options_.ca_file);
-  const std::string url = absl::StrCat(options_.base_url, "/", options_.partner_tenant_id, "/oauth2/v2.0/token");
+  const std::string url = absl::StrCat(options_.base_url, "/", tenant, "/oauth2/v2.0/token");
   char* secret = curl_easy_escape(curl, options_.client_secret.c_str(), 0);
-  char* scope = curl_easy_escape(curl, "https://api.partnercenter.microsoft.com/.default", 0);
+  char* scope = curl_easy_escape(curl, scope_value.c_str(), 0);
   const std::string form = absl::StrCat("grant_type=client_credentials&client_id=", options_.app_id,
                                         "&client_secret=", secret, "&scope=", scope);
   curl_free(secret);
@@ -68,7 +68,32 @@ absl::Status RestDriver::Prepare(int customers) {
   if (!token.ok()) return token.status();
   nlohmann::json json = nlohmann::json::parse(*token, nullptr, false);
   if (!json.is_object() || !json.contains("access_token")) return absl::UnavailableError("token: no access_token");
-  token_ = json["access_token"].get<std::string>();
+  return json["access_token"].get<std::string>();
+}
+
+absl::StatusOr<std::vector<std::string>> RestDriver::UserPrincipalNames(const std::string& tenant) const {
+  absl::StatusOr<std::string> token = Token(tenant, "https://graph.microsoft.com/.default");
+  if (!token.ok()) return token.status();
+  CURL* curl = curl_easy_init();
+  CommonOptions(curl, options_.ca_file);
+  const std::string url = absl::StrCat(options_.base_url, "/v1.0/users?$top=100");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_slist* headers = curl_slist_append(nullptr, absl::StrCat("Authorization: Bearer ", *token).c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  absl::StatusOr<std::string> body = Perform(curl, "graph users");
+  curl_slist_free_all(headers);
+  if (!body.ok()) return body.status();
+  const nlohmann::json json = nlohmann::json::parse(*body, nullptr, false);
+  if (!json.is_object() || !json["value"].is_array()) return absl::UnavailableError("graph users: no value");
+  std::vector<std::string> names;
+  for (const nlohmann::json& user : json["value"]) names.push_back(user.value("userPrincipalName", ""));
+  return names;
+}
+
+absl::Status RestDriver::Prepare(int customers) {
+  absl::StatusOr<std::string> token = Token(options_.partner_tenant_id, "https://api.partnercenter.microsoft.com/.default");
+  if (!token.ok()) return token.status();
+  token_ = *token;
 
   CURL* list = curl_easy_init();
   CommonOptions(list, options_.ca_file);
@@ -79,7 +104,7 @@ absl::Status RestDriver::Prepare(int customers) {
   absl::StatusOr<std::string> body = Perform(list, "list customers");
   curl_slist_free_all(headers);
   if (!body.ok()) return body.status();
-  json = nlohmann::json::parse(StripBom(*body), nullptr, false);
+  const nlohmann::json json = nlohmann::json::parse(StripBom(*body), nullptr, false);
   if (!json.is_object() || !json["items"].is_array()) return absl::UnavailableError("list customers: no items");
   for (const nlohmann::json& item : json["items"]) customer_ids_.push_back(item.value("id", ""));
   if (customer_ids_.empty()) return absl::UnavailableError("list customers: empty");

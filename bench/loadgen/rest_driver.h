@@ -32,12 +32,17 @@ class RestDriver {
 
   // Gets a Partner Center token and the first `customers` customer ids.
   absl::Status Prepare(int customers);
+  // The user principal names of a customer tenant straight from Graph, with a token of that tenant
+  // requested here: lets token-storm find AssignRole principals without the gateway ever touching
+  // the tenant.
+  absl::StatusOr<std::vector<std::string>> UserPrincipalNames(const std::string& tenant) const;
   // Closed loop, as GrpcDriver::RunClosed; the mix may hold only get (GET /v1/customers/{id}) and
   // list (GET /v1/customers?size=N).
   absl::StatusOr<double> RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, LatencyRecorder* recorder);
 
  private:
   std::string UrlFor(Method method, std::uint64_t sequence) const;
+  absl::StatusOr<std::string> Token(const std::string& tenant, const std::string& scope) const;
 
   RestOptions options_;
   std::string token_;
