@@ -241,6 +241,18 @@ TEST_F(PartnerctlTest, UnknownCustomerIsNotFound) {
   EXPECT_THAT(json.err, HasSubstr("NOT_FOUND"));
 }
 
+TEST_F(PartnerctlTest, AnotherCustomersSubscriptionIsAFailedPrecondition) {
+  ASSERT_NO_FATAL_FAILURE(FindCustomerAndSubscription());
+  Json others = CtlJson({"customers", "list", "--name-prefix", "Fabrikam Bikes"});
+  ASSERT_EQ(others["customers"].size(), 1u);
+  const std::string other = others["customers"][0]["customerId"].get<std::string>();
+  CommandResult r = Ctl({"roles", "definitions", "--customer", other, "--subscription",
+                         subscription_});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION"));
+  EXPECT_THAT(r.err, HasSubstr("reason: ERROR_REASON_SUBSCRIPTION_NOT_OWNED_BY_CUSTOMER"));
+}
+
 TEST_F(PartnerctlTest, UnreachableGatewayIsUnavailable) {
   CommandResult r = RunCommand(PARTNERCTL_BINARY,
                         {"--target", "127.0.0.1:1", "--timeout", "2s", "customers", "list"});
