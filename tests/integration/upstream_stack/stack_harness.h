@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -140,6 +141,13 @@ class StackHarness {
   emulator::Emulator& emulator() { return *emulator_; }
   emulator::Services& services() { return emulator_->services(); }
   const std::string& audit_path() const { return audit_path_; }
+  // The audit log as written so far, one JSON record a line.
+  std::vector<std::string> AuditLines() const {
+    std::ifstream in(audit_path_);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+  }
 
   std::unique_ptr<v1::CustomerService::Stub> customer_stub;
   std::unique_ptr<v1::SubscriptionService::Stub> subscription_stub;

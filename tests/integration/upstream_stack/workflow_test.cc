@@ -309,6 +309,15 @@ TEST_F(WorkflowTest, AssignListAndRevokeBySubscriptionAndResourceGroup) {
   stored = h_->services().role_assignments();
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(stored[0].principal_id, c.users[1].id);
+
+  // Three assignments and two revokes, each one audit line naming the customer.
+  int audited = 0;
+  for (const std::string& line : h_->AuditLines()) {
+    if (absl::StrContains(line, c.id) && (absl::StrContains(line, "AssignRole") || absl::StrContains(line, "RevokeRole"))) {
+      ++audited;
+    }
+  }
+  EXPECT_GE(audited, 5);
 }
 
 TEST_F(WorkflowTest, ReassigningIsIdempotent) {
@@ -488,6 +497,13 @@ TEST_F(WorkflowTest, CallersAreAuthenticatedThenAuthorized) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(UpstreamRequests(), before);
   EXPECT_TRUE(h_->services().role_assignments().empty());
+
+  // Denied mutations are audited too.
+  int denied = 0;
+  for (const std::string& line : h_->AuditLines()) {
+    if (absl::StrContains(line, "PERMISSION_DENIED") && absl::StrContains(line, "reader")) ++denied;
+  }
+  EXPECT_EQ(denied, 2);
 }
 
 // ARM does not see a user for a while after Graph created it; principalType and retries ride it out.
@@ -519,11 +535,12 @@ TEST_F(ReplicationWindowTest, AUserAssignedRightAfterCreationGetsTheRole) {
   grpc::Status status = h_->access_stub->AssignRole(As(kAdminToken).get(), assign, &assigned);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(assigned.role_assignment().principal_id(), created.user().object_id());
-  // The assignment was asked for inside the window, so this really was the replication case.
   EXPECT_LT(absl::Now() - start, absl::Seconds(10));
   std::vector<emulator::RoleAssignment> stored = h_->services().role_assignments();
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(stored[0].principal_id, Lower(created.user().object_id()));
+  // Declaring the type is what lets ARM accept a principal it cannot see yet (CONTRACTS.md §5.7).
+  EXPECT_EQ(stored[0].principal_type, "User");
 }
 
 }  // namespace
