@@ -9,6 +9,7 @@ namespace partner::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kUnknownGuid[] = "0badc0de-0000-4000-8000-000000000404";
 constexpr char kReaderRole[] = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
@@ -81,11 +82,20 @@ TEST_F(ErrorTableTest, NotFound404IsNotFound) {
 TEST_F(ErrorTableTest, PartnerCenterRevokedRelationshipIsPermissionDenied) {
   const emulator::Customer c = Consented();
   ASSERT_TRUE(h_->services().SetRelationshipRevoked(c.id, true));
-  grpc::Status status = GetCustomer(c.id);
+  auto context = As(kReaderToken);
+  context->AddMetadata("x-correlation-id", "ticket-4711");
+  v1::GetCustomerRequest request;
+  request.set_customer_id(c.id);
+  v1::GetCustomerResponse response;
+  grpc::Status status = h_->customer_stub->GetCustomer(context.get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
   RichError details = Details(status);
   EXPECT_EQ(details.reason, "ERROR_REASON_UPSTREAM_PERMISSION_DENIED");
+  EXPECT_FALSE(details.domain.empty());
   EXPECT_EQ(details.metadata["upstreamCode"], "20002");
+  // The caller's correlation id comes back, so a support ticket can name the failed call.
+  EXPECT_EQ(details.metadata["correlationId"], "ticket-4711");
+  EXPECT_THAT(status.error_message(), HasSubstr("20002"));
 }
 
 TEST_F(ErrorTableTest, ArmAuthorizationFailedIsPermissionDenied) {
@@ -269,10 +279,16 @@ class BrokenCredentialTest : public ErrorTableTest {
   }
 };
 
-TEST_F(BrokenCredentialTest, ARefusedGatewayCredentialIsInternal) {
-  GTEST_SKIP() << "bug: token_provider.cc credential rejections carry no reason, so callers get UPSTREAM_MALFORMED, not GATEWAY_CREDENTIAL";
+TEST_F(BrokenCredentialTest, ARefusedGatewayCredentialIsInternalAndSaysWhatToFix) {
   grpc::Status status = GetCustomer(Consented().id);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INTERNAL) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("client secret"));
+  EXPECT_THAT(status.error_message(), Not(HasSubstr("not-the-secret")));
+}
+
+TEST_F(BrokenCredentialTest, ARefusedGatewayCredentialHasTheGatewayCredentialReason) {
+  GTEST_SKIP() << "bug: token_provider.cc credential rejections carry no reason, so callers get UPSTREAM_MALFORMED, not GATEWAY_CREDENTIAL";
+  grpc::Status status = GetCustomer(Consented().id);
   EXPECT_EQ(Details(status).reason, "ERROR_REASON_GATEWAY_CREDENTIAL") << status.error_message();
 }
 
