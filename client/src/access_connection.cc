@@ -45,7 +45,8 @@ class AccessConnectionImpl final : public AccessConnection {
       const std::function<void(const v1::BatchAssignRolesResponse&)>& on_message,
       const CallOptions& call) override {
     grpc::ClientContext context;
-    internal::PrepareContext(context, options_, call, internal::CallDeadline(options_, call));
+    internal::PrepareContext(context, options_, internal::CorrelationId(call),
+                             internal::CallDeadline(options_, call));
     std::unique_ptr<grpc::ClientReaderInterface<v1::BatchAssignRolesResponse>> reader =
         stub_->BatchAssignRoles(&context, request);
     v1::BatchAssignRolesResponse message;

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/status/statusor.h"
@@ -23,9 +24,13 @@ using Clock = std::chrono::system_clock;
 // The deadline of a whole call, all attempts together.
 Clock::time_point CallDeadline(const ClientOptions& options, const CallOptions& call);
 
+// The call's correlation id: the caller's, else a new random UUID, so that every attempt of a
+// retried call shows up under one id in the gateway's logs.
+std::string CorrelationId(const CallOptions& call);
+
 // Sets the deadline and the metadata every attempt carries.
 void PrepareContext(grpc::ClientContext& context, const ClientOptions& options,
-                    const CallOptions& call, Clock::time_point deadline);
+                    const std::string& correlation_id, Clock::time_point deadline);
 
 // Exponential backoff with jitter; the server's RetryInfo, when present, is a lower bound
 // (capped by max_backoff) because the gateway knows how long its upstream asked to wait.
@@ -52,10 +57,11 @@ absl::StatusOr<Response> UnaryCall(const ClientOptions& options, const CallOptio
                                    Idempotency idempotency, Attempt&& attempt) {
   const Clock::time_point deadline = CallDeadline(options, call);
   const int max_attempts = MaxAttempts(options, call, idempotency);
+  const std::string correlation_id = CorrelationId(call);
   Backoff backoff(options.retry);
   for (int attempt_number = 1;; ++attempt_number) {
     grpc::ClientContext context;
-    PrepareContext(context, options, call, deadline);
+    PrepareContext(context, options, correlation_id, deadline);
     Response response;
     const grpc::Status status = attempt(&context, &response);
     if (status.ok()) return response;

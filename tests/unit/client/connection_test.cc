@@ -190,6 +190,26 @@ TEST(CustomerConnectionTest, SendsBearerTokenAndCorrelationId) {
                         "x-correlation-id", "corr-7")));
 }
 
+TEST(CustomerConnectionTest, AttemptsOfOneCallShareAGeneratedCorrelationId) {
+  auto stub = std::make_shared<v1::MockCustomerServiceStub>();
+  std::vector<std::string> ids;
+  auto record = [&](grpc::ClientContext* context, auto&, auto*) {
+    auto sent = grpc::testing::ClientContextTestPeer(context).GetSendInitialMetadata();
+    auto it = sent.find("x-correlation-id");
+    ids.push_back(it == sent.end() ? "" : it->second);
+    return ids.size() >= 2 ? grpc::Status::OK : kUnavailable;
+  };
+  EXPECT_CALL(*stub, ListCustomers(_, _, _)).Times(3).WillRepeatedly(record);
+  auto connection = MakeCustomerConnection(stub, FastRetries());
+  EXPECT_THAT(connection->ListCustomers({}, {}).status(), IsOk());
+  EXPECT_THAT(connection->ListCustomers({}, {}).status(), IsOk());
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_THAT(ids[0], ::testing::MatchesRegex(
+                          "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+  EXPECT_EQ(ids[0], ids[1]) << "a retry must keep the call's correlation id";
+  EXPECT_NE(ids[1], ids[2]) << "another call gets another id";
+}
+
 TEST(CustomerConnectionTest, FailedCallKeepsTheRichErrorDetails) {
   google::rpc::ErrorInfo info;
   info.set_reason("ERROR_REASON_NOT_FOUND");

@@ -47,8 +47,8 @@ struct ClientOptions {
 struct CallOptions {
   /// Replaces ClientOptions::default_timeout for this call.
   std::optional<std::chrono::milliseconds> timeout;
-  /// Sent as "x-correlation-id" so the call can be found in the gateway's logs and audit trail;
-  /// the gateway makes one up when empty.
+  /// Sent as "x-correlation-id" so the call can be found in the gateway's logs and audit trail.
+  /// When empty the library makes up a random UUID, the same for every attempt of the call.
   std::string correlation_id;
   /// Replaces ClientOptions::retry.max_attempts for this call.
   std::optional<int> max_attempts;
