@@ -31,7 +31,6 @@ ABSL_FLAG(double, warmup_s, 0, "unmeasured seconds first, same mix and concurren
 ABSL_FLAG(int64_t, total_calls, 0, "stop after this many calls instead of after --duration_s");
 ABSL_FLAG(int, customers, 50, "customers to spread calls over");
 ABSL_FLAG(int, customer_offset, 0, "skip the first N listed customers (untouched tenants for token-storm)");
-ABSL_FLAG(bool, discover_details, true, "look up subscriptions and users when the mix needs them (false: token-storm keeps tenants untouched)");
 ABSL_FLAG(bool, users_from_emulator, false,
           "find AssignRole principals in Graph at --emulator_url, not through the target (token-storm)");
 ABSL_FLAG(bool, skip_discovery, false, "grpc: use --customer_ids instead of asking the target");
@@ -122,9 +121,8 @@ int main(int argc, char** argv) {
       }
       grpc_driver->SetCustomers(std::move(customers));
     } else {
-      const bool details = absl::GetFlag(FLAGS_discover_details) &&
-                           (mode == "batch" || mode == "sequential" || mix->Uses(Method::kAssignRole) ||
-                            mix->Uses(Method::kListAzureSubscriptions));
+      const bool details = mode == "batch" || mode == "sequential" || mix->Uses(Method::kAssignRole) ||
+                           mix->Uses(Method::kListAzureSubscriptions);
       partner::bench::UsersLookup users;
       if (absl::GetFlag(FLAGS_users_from_emulator)) {
         partner::bench::RestOptions options;
@@ -148,7 +146,8 @@ int main(int argc, char** argv) {
       if (!seconds.ok()) Fail(std::string(seconds.status().message()));
       return *seconds;
     }
-    return rate > 0 ? grpc_driver->RunOpen(*mix, rate, l, recorder) : grpc_driver->RunClosed(*mix, concurrency, l, recorder);
+    return rate > 0 ? grpc_driver->RunOpen(*mix, rate, l, recorder)
+                    : grpc_driver->RunClosed(*mix, concurrency, l, recorder);
   };
   if (warmup.duration > absl::ZeroDuration() && (mode == "grpc" || mode == "rest")) {
     LatencyRecorder ignored;
@@ -187,7 +186,8 @@ int main(int argc, char** argv) {
   if (!after.empty()) {
     json upstream = Delta(before, after);
     if (rpcs > 0) {
-      upstream["per_rpc"] = static_cast<double>(upstream.value("upstreamRequests", std::int64_t{0})) / static_cast<double>(rpcs);
+      const std::int64_t requests = upstream.value("upstreamRequests", std::int64_t{0});
+      upstream["per_rpc"] = static_cast<double>(requests) / static_cast<double>(rpcs);
     }
     out["upstream"] = upstream;
   }

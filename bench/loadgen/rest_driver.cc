@@ -91,7 +91,8 @@ absl::StatusOr<std::vector<std::string>> RestDriver::UserPrincipalNames(const st
 }
 
 absl::Status RestDriver::Prepare(int customers) {
-  absl::StatusOr<std::string> token = Token(options_.partner_tenant_id, "https://api.partnercenter.microsoft.com/.default");
+  absl::StatusOr<std::string> token =
+      Token(options_.partner_tenant_id, "https://api.partnercenter.microsoft.com/.default");
   if (!token.ok()) return token.status();
   token_ = *token;
 

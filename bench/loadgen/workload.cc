@@ -36,7 +36,7 @@ absl::StatusOr<Mix> Mix::Parse(const std::string& spec) {
     else if (kv.first == "list") method = Method::kListCustomers;
     else if (kv.first == "subs") method = Method::kListAzureSubscriptions;
     else if (kv.first == "assign") method = Method::kAssignRole;
-    else return absl::InvalidArgumentError(absl::StrCat("--mix: unknown call '", kv.first, "' (get, list, subs, assign)"));
+    else return absl::InvalidArgumentError(absl::StrCat("--mix: unknown call '", kv.first, "' (get list subs assign)"));
     for (int i = 0; i < weight; ++i) mix.slots_.push_back(method);
   }
   if (mix.slots_.empty()) return absl::InvalidArgumentError("--mix: no call has a positive weight");
