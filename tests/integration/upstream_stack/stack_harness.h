@@ -102,7 +102,7 @@ class StackHarness {
     absl::StatusOr<std::shared_ptr<const auth::CallerPolicy>> callers = auth::CallerPolicy::Create(policy);
     if (!callers.ok()) return callers.status();
 
-    h->audit_path_ = absl::StrCat(::testing::TempDir(), "/upstream_stack_audit_", getpid(), "_", NextId(), ".jsonl");
+    h->audit_path_ = absl::StrCat(::testing::TempDir(), "upstream_stack_audit_", getpid(), "_", NextId(), ".jsonl");
     absl::StatusOr<std::unique_ptr<api::FileAuditLog>> audit = api::FileAuditLog::Open(h->audit_path_);
     if (!audit.ok()) return audit.status();
     h->audit_ = *std::move(audit);
