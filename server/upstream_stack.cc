@@ -1,11 +1,13 @@
 #include "server/upstream_stack.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "server/config/load_config.h"
 #include "server/http/curl_transport.h"
 #include "server/http/pipeline.h"
+#include "server/http/timer.h"
 #include "server/ops/gateway_operations.h"
 
 namespace partner {
@@ -17,6 +19,21 @@ http::RetryOptions RetryFrom(const config::v1::RetryOptions& retry) {
   options.initial_backoff = absl::Milliseconds(retry.initial_backoff_ms());
   options.max_backoff = absl::Milliseconds(retry.max_backoff_ms());
   return options;
+}
+
+// Local token buckets, refilled at the configured rates with ten seconds of burst (ARM's own
+// buckets hold ten seconds of refill: 250 reads at 25/s). Partner Center's per-customer bucket
+// never exceeds its documented 500 requests per minute per tenant, nor ARM's writes their
+// documented 10/s refill (CONTRACTS.md §2.6, §5.2).
+http::RateLimits RateLimitsFrom(const config::v1::Limits& limits) {
+  auto bucket = [](double per_second) { return http::BucketRate{per_second, std::max(1.0, per_second * 10)}; };
+  const double pc = limits.partner_center_requests_per_second();
+  const double arm = limits.arm_requests_per_second();
+  return {{"pc", bucket(pc)},
+          {"pc-customer", bucket(std::min(pc, 500.0 / 60))},
+          {"arm-read", bucket(arm)},
+          {"arm-write", bucket(std::min(arm, 10.0))},
+          {"graph", bucket(limits.graph_requests_per_second())}};
 }
 
 absl::StatusOr<auth::TokenProviderOptions> TokenOptionsFrom(const config::v1::GatewayConfig& config) {
@@ -64,9 +81,12 @@ absl::StatusOr<std::unique_ptr<UpstreamStack>> UpstreamStack::Build(const config
   stack->http_metrics_ = std::make_shared<http::HttpMetrics>();
 
   // Token requests go through ids, retry and logging but carry no bearer token of their own.
+  // One timer thread serves the backoff and rate-limit waits of both pipelines.
+  auto timer = std::make_shared<http::ThreadTimer>();
   http::PipelineOptions token_pipeline;
   token_pipeline.retry = RetryFrom(config.retry());
   token_pipeline.metrics = stack->http_metrics_;
+  token_pipeline.timer = timer;
   stack->token_http_ = http::MakeUpstreamPipeline(std::move(token_pipeline), stack->transport_, nullptr);
   absl::StatusOr<auth::TokenProviderOptions> token_options = TokenOptionsFrom(config);
   if (!token_options.ok()) return token_options.status();
@@ -78,6 +98,8 @@ absl::StatusOr<std::unique_ptr<UpstreamStack>> UpstreamStack::Build(const config
   http::PipelineOptions pipeline;
   pipeline.retry = RetryFrom(config.retry());
   pipeline.metrics = stack->http_metrics_;
+  pipeline.timer = timer;
+  pipeline.rate_limits = RateLimitsFrom(config.limits());
   stack->pipeline_ = http::MakeUpstreamPipeline(std::move(pipeline), stack->transport_, stack->tokens_);
 
   upstream::UpstreamOptions upstream;

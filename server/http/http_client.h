@@ -58,6 +58,9 @@ struct HttpRequest {
   std::size_t max_response_bytes = 8 * 1024 * 1024;
   // 1-based attempt of the logical call, set by the retry policy for the policies below it.
   int attempt = 1;
+  // Local token buckets this request draws from, "family/key" (e.g. "arm-read/<subscription>"),
+  // so a burst queues here instead of provoking upstream 429s. Empty: not rate limited.
+  std::vector<std::string> rate_limit_keys;
 };
 
 struct HttpResponse {

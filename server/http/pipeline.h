@@ -1,5 +1,6 @@
 // The upstream HTTP pipeline, assembled in one place, outermost first:
-//   request/correlation ids -> User-Agent -> retry -> bearer token -> logging/metrics -> transport.
+//   request/correlation ids -> User-Agent -> retry -> rate limit -> bearer token -> logging/metrics
+//   -> transport.
 // Ids sit above retry so all attempts of a call share one request id; the token policy sits below
 // retry so each attempt gets a current token; logging sits last so each attempt is one line.
 #ifndef PARTNER_SERVER_HTTP_PIPELINE_H_
@@ -11,6 +12,7 @@
 
 #include "server/http/http_client.h"
 #include "server/http/logging_policy.h"
+#include "server/http/rate_limit_policy.h"
 #include "server/http/retry_policy.h"
 #include "server/http/timer.h"
 #include "server/http/token_source.h"
@@ -21,6 +23,8 @@ struct PipelineOptions {
   // Sent as "User-Agent: partner-gateway/<version>".
   std::string version = "0.1.0";
   RetryOptions retry;
+  // Token buckets each attempt draws from (below retry, so every attempt counts); empty: none.
+  RateLimits rate_limits;
   // Where backoff waits run; null: a ThreadTimer owned by the pipeline.
   std::shared_ptr<Timer> timer;
   // Empty: StderrLogSink.

@@ -150,6 +150,15 @@ http::HttpRequest ArmClient::NewRequest(std::string method, std::string operatio
   request.token_tenant = std::move(tenant);
   request.token_scope = options_.arm_scope;
   request.operation = std::move(operation);
+  // ARM throttles per subscription, reads apart from writes and deletes (CONTRACTS.md §5.2).
+  const std::string family = request.method == "GET" ? "arm-read/" : "arm-write/";
+  const std::size_t at = request.url.find("/subscriptions/");
+  if (at == std::string::npos) {
+    request.rate_limit_keys.push_back(absl::StrCat(family, "tenant:", request.token_tenant));
+  } else {
+    const std::size_t start = at + std::string_view("/subscriptions/").size();
+    request.rate_limit_keys.push_back(absl::StrCat(family, request.url.substr(start, request.url.find_first_of("/?", start) - start)));
+  }
   return request;
 }
 

@@ -115,6 +115,7 @@ http::HttpRequest GraphClient::NewRequest(std::string method, std::string operat
   request.token_tenant = std::move(tenant);
   request.token_scope = options_.graph_scope;
   request.operation = std::move(operation);
+  request.rate_limit_keys.push_back(absl::StrCat("graph/", request.token_tenant));
   return request;
 }
 

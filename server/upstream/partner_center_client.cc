@@ -236,6 +236,13 @@ http::HttpRequest PartnerCenterClient::NewRequest(std::string operation, std::st
   request.token_tenant = options_.partner_tenant_id;
   request.token_scope = options_.partner_center_scope;
   request.operation = std::move(operation);
+  // Partner Center limits per partner and per partner + customer (CONTRACTS.md §2.6).
+  request.rate_limit_keys.push_back("pc/partner");
+  const std::size_t at = request.url.find("/v1/customers/");
+  if (at != std::string::npos) {
+    const std::size_t start = at + std::string_view("/v1/customers/").size();
+    request.rate_limit_keys.push_back(absl::StrCat("pc-customer/", request.url.substr(start, request.url.find_first_of("/?", start) - start)));
+  }
   return request;
 }
 

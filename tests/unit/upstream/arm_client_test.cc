@@ -148,6 +148,8 @@ TEST_F(ArmClientTest, PutRoleAssignmentSendsTheDocumentedBody) {
   EXPECT_EQ(r.url, "https://arm.example/subscriptions/3b6d9f20-8c1e-4a57-b3d4-6e0f2a9c7b18/providers/"
                    "Microsoft.Authorization/roleAssignments/4f8a2d6c-b1e3-47a9-9c05-e2d7b3f18a64?api-version=2022-04-01");
   EXPECT_EQ(HeaderValue(r, "Content-Type"), "application/json");
+  EXPECT_THAT(r.rate_limit_keys, ::testing::ElementsAre("arm-write/3b6d9f20-8c1e-4a57-b3d4-6e0f2a9c7b18"))
+      << "writes draw from the subscription's write bucket";
   EXPECT_EQ(r.body, R"({"properties":{"roleDefinitionId":")" + p.role_definition_id +
                         R"(","principalId":"61f0b8d3-2a4c-4e97-8b15-c3d9e7a0f248","principalType":"User"}})");
 

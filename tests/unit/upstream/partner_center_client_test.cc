@@ -247,6 +247,8 @@ TEST_F(PartnerCenterClientTest, HostileIdsArePercentEncoded) {
   EXPECT_THAT(Run(client_->ListAzureEntitlements(ctx_, "x?y#z", "..")), IsOk());
   EXPECT_EQ(http_->requests.at(0).url, "https://pc.example/v1/customers/a%2F..%2Fb");
   EXPECT_EQ(http_->requests.at(1).url, "https://pc.example/v1/customers/x%3Fy%23z/subscriptions/%2E%2E/azureEntitlements");
+  // Partner Center throttles per partner and per partner + customer.
+  EXPECT_THAT(http_->requests.at(0).rate_limit_keys, ::testing::ElementsAre("pc/partner", "pc-customer/a%2F..%2Fb"));
   EXPECT_THAT(Run(client_->GetCustomer(ctx_, "")), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_EQ(http_->requests.size(), 2u);
 }

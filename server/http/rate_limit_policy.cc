@@ -1,0 +1,90 @@
+#include "server/http/rate_limit_policy.h"
+
+#include <algorithm>
+#include <atomic>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace partner::http {
+namespace {
+
+const BucketRate* RateFor(const RateLimits& limits, const std::string& key) {
+  auto it = limits.find(key.substr(0, key.find('/')));
+  return it == limits.end() || it->second.per_second <= 0 ? nullptr : &it->second;
+}
+
+// A request waiting for its slot: completed once, by the timer or by cancellation.
+struct Waiting {
+  HttpRequest request;
+  HttpDone done;
+  std::atomic<bool> finished{false};
+};
+
+}  // namespace
+
+RateLimitPolicy::RateLimitPolicy(RateLimits limits, std::shared_ptr<Timer> timer, std::shared_ptr<HttpClient> next)
+    : limits_(std::move(limits)), timer_(std::move(timer)), next_(std::move(next)) {}
+
+absl::Duration RateLimitPolicy::Reserve(const HttpRequest& request, absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  absl::Duration wait = absl::ZeroDuration();
+  for (const std::string& key : request.rate_limit_keys) {
+    const BucketRate* rate = RateFor(limits_, key);
+    if (rate == nullptr) continue;
+    Bucket& bucket = buckets_[key];
+    if (bucket.updated == absl::Time()) {
+      bucket.tokens = rate->burst;
+    } else {
+      bucket.tokens = std::min(rate->burst, bucket.tokens + absl::ToDoubleSeconds(now - bucket.updated) * rate->per_second);
+    }
+    bucket.updated = now;
+    bucket.tokens -= 1;
+    if (bucket.tokens < 0) wait = std::max(wait, absl::Seconds(-bucket.tokens / rate->per_second));
+  }
+  return wait;
+}
+
+void RateLimitPolicy::Release(const HttpRequest& request) {
+  absl::MutexLock lock(&mu_);
+  for (const std::string& key : request.rate_limit_keys) {
+    if (const BucketRate* rate = RateFor(limits_, key)) {
+      Bucket& bucket = buckets_[key];
+      bucket.tokens = std::min(rate->burst, bucket.tokens + 1);
+    }
+  }
+}
+
+void RateLimitPolicy::Send(HttpRequest request, HttpDone done) {
+  const absl::Time now = timer_->Now();
+  const absl::Duration wait = Reserve(request, now);
+  if (wait <= absl::ZeroDuration()) return next_->Send(std::move(request), std::move(done));
+  if (now + wait > request.deadline) {
+    Release(request);
+    done(absl::ResourceExhaustedError(absl::StrFormat(
+        "%s: the local rate limit for %s has no slot for %.1fs, past the call's deadline", request.operation,
+        request.rate_limit_keys.front().substr(0, request.rate_limit_keys.front().find('/')),
+        absl::ToDoubleSeconds(wait))));
+    return;
+  }
+  auto waiting = std::make_shared<Waiting>();
+  waiting->request = std::move(request);
+  waiting->done = std::move(done);
+  // The callbacks hold no pointer to this policy: the timer may run them while it is destroyed.
+  waiting->request.cancel->OnCancel([waiting] {
+    if (!waiting->finished.exchange(true)) waiting->done(absl::CancelledError("the call was cancelled while queued for a rate limit slot"));
+  });
+  timer_->After(wait, [waiting, next = next_](absl::Status waited) {
+    if (waiting->finished.exchange(true)) return;
+    if (!waited.ok()) {
+      // Dropping the request breaks the cycle through its cancel token's callback list.
+      HttpRequest dropped = std::move(waiting->request);
+      return waiting->done(waited);
+    }
+    next->Send(std::move(waiting->request), std::move(waiting->done));
+  });
+}
+
+}  // namespace partner::http

@@ -1,0 +1,52 @@
+// Token buckets in front of the upstreams: every attempt takes one token from each bucket its
+// request names (HttpRequest::rate_limit_keys), waiting on the timer when a bucket is empty.
+// Waiting honours the deadline (a wait that would end past it fails at once with
+// RESOURCE_EXHAUSTED) and cancellation.
+#ifndef PARTNER_SERVER_HTTP_RATE_LIMIT_POLICY_H_
+#define PARTNER_SERVER_HTTP_RATE_LIMIT_POLICY_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/http/http_client.h"
+#include "server/http/timer.h"
+
+namespace partner::http {
+
+struct BucketRate {
+  double per_second = 0;  // refill rate; <= 0: unlimited
+  double burst = 1;       // capacity
+};
+
+// Rates by family: the part of a key before its first '/'. Keys of other families are unlimited.
+using RateLimits = std::map<std::string, BucketRate>;
+
+class RateLimitPolicy final : public HttpClient {
+ public:
+  RateLimitPolicy(RateLimits limits, std::shared_ptr<Timer> timer, std::shared_ptr<HttpClient> next);
+  void Send(HttpRequest request, HttpDone done) override;
+
+ private:
+  struct Bucket {
+    double tokens = 0;
+    absl::Time updated;
+  };
+
+  // Reserves one token in each of the request's buckets; the wait until the last of them is
+  // available (zero when all were). Reservations may drive a bucket negative: that is the queue.
+  absl::Duration Reserve(const HttpRequest& request, absl::Time now);
+  void Release(const HttpRequest& request);
+
+  const RateLimits limits_;
+  const std::shared_ptr<Timer> timer_;
+  const std::shared_ptr<HttpClient> next_;
+  absl::Mutex mu_;
+  std::map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace partner::http
+
+#endif  // PARTNER_SERVER_HTTP_RATE_LIMIT_POLICY_H_
