@@ -20,6 +20,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "server/ops/error_reason.h"
 #include "server/ops/naming.h"
+#include "server/ops/single_flight.h"
 
 namespace partner::ops {
 namespace {
@@ -637,11 +638,27 @@ class GatewayOperations final : public Operations {
   OpTask<absl::StatusOr<std::vector<v1::AzureSubscription>>> AzureSubscriptions(const OpContext& ctx,
                                                                               std::string tenant,
                                                                               bool use_cache) {
-    if (use_cache) {
-      absl::MutexLock lock(&cache_mu_);
-      auto it = entitlements_.find(tenant);
-      if (it != entitlements_.end() && it->second.expires > clock_.Now()) co_return it->second.subscriptions;
+    while (true) {
+      if (use_cache) {
+        absl::MutexLock lock(&cache_mu_);
+        auto it = entitlements_.find(tenant);
+        if (it != entitlements_.end() && it->second.expires > clock_.Now()) co_return it->second.subscriptions;
+      }
+      if (entitlements_flight_.TryLead(tenant)) break;
+      std::optional<absl::StatusOr<std::vector<v1::AzureSubscription>>> shared = co_await entitlements_flight_.Join(tenant);
+      if (shared && !IsLeadersOwnEnd(shared->status())) co_return *std::move(shared);
     }
+    absl::StatusOr<std::vector<v1::AzureSubscription>> fetched = co_await FetchAzureSubscriptions(ctx, tenant);
+    if (fetched.ok()) {
+      absl::MutexLock lock(&cache_mu_);
+      entitlements_[tenant] = {clock_.Now() + options_.entitlements_ttl, *fetched};
+    }
+    entitlements_flight_.Land(tenant, fetched);
+    co_return fetched;
+  }
+
+  OpTask<absl::StatusOr<std::vector<v1::AzureSubscription>>> FetchAzureSubscriptions(const OpContext& ctx,
+                                                                                   std::string tenant) {
     absl::StatusOr<std::vector<pc::Subscription>> subs = co_await pc_.ListSubscriptions(ctx, tenant);
     if (!subs.ok()) co_return subs.status();
     std::vector<v1::AzureSubscription> out;
@@ -670,8 +687,6 @@ class GatewayOperations final : public Operations {
         }
       }
     }
-    absl::MutexLock lock(&cache_mu_);
-    entitlements_[tenant] = {clock_.Now() + options_.entitlements_ttl, out};
     co_return out;
   }
 
@@ -691,17 +706,29 @@ class GatewayOperations final : public Operations {
   OpTask<absl::StatusOr<std::vector<arm::RoleDefinition>>> RoleDefinitions(const OpContext& ctx,
                                                                          std::string tenant, std::string sub) {
     const std::string key = absl::StrCat(tenant, "/", sub);
-    {
-      absl::MutexLock lock(&cache_mu_);
-      auto it = definitions_.find(key);
-      if (it != definitions_.end() && it->second.expires > clock_.Now()) co_return it->second.definitions;
+    while (true) {
+      {
+        absl::MutexLock lock(&cache_mu_);
+        auto it = definitions_.find(key);
+        if (it != definitions_.end() && it->second.expires > clock_.Now()) co_return it->second.definitions;
+      }
+      if (definitions_flight_.TryLead(key)) break;
+      std::optional<absl::StatusOr<std::vector<arm::RoleDefinition>>> shared = co_await definitions_flight_.Join(key);
+      // The leader's own cancellation or deadline is not ours: fetch again rather than share it.
+      if (shared && !IsLeadersOwnEnd(shared->status())) co_return *std::move(shared);
     }
     absl::StatusOr<std::vector<arm::RoleDefinition>> defs =
         co_await arm_.ListRoleDefinitions(ctx, tenant, absl::StrCat("/subscriptions/", sub));
-    if (!defs.ok()) co_return defs.status();
-    absl::MutexLock lock(&cache_mu_);
-    definitions_[key] = {clock_.Now() + options_.role_definitions_ttl, *defs};
-    co_return *std::move(defs);
+    if (defs.ok()) {
+      absl::MutexLock lock(&cache_mu_);
+      definitions_[key] = {clock_.Now() + options_.role_definitions_ttl, *defs};
+    }
+    definitions_flight_.Land(key, defs);
+    co_return defs;
+  }
+
+  static bool IsLeadersOwnEnd(const absl::Status& status) {
+    return status.code() == absl::StatusCode::kCancelled || status.code() == absl::StatusCode::kDeadlineExceeded;
   }
 
   static absl::StatusOr<arm::RoleDefinition> FindRole(const std::vector<arm::RoleDefinition>& defs,
@@ -762,6 +789,8 @@ class GatewayOperations final : public Operations {
   absl::Mutex cache_mu_;
   std::map<std::string, EntitlementsEntry> entitlements_ ABSL_GUARDED_BY(cache_mu_);
   std::map<std::string, DefinitionsEntry> definitions_ ABSL_GUARDED_BY(cache_mu_);
+  SingleFlight<absl::StatusOr<std::vector<arm::RoleDefinition>>> definitions_flight_;
+  SingleFlight<absl::StatusOr<std::vector<v1::AzureSubscription>>> entitlements_flight_;
 };
 
 }  // namespace

@@ -105,6 +105,9 @@ class FakeArm final : public arm::ArmPort {
   bool conflict_next_put = false;         // the next PUT meets an assignment made elsewhere
   bool hold_puts = false;
   Gate gate;
+  bool hold_definitions = false;  // role definition lists wait on definitions_gate
+  Gate definitions_gate;
+  int definition_lists = 0;
   int puts = 0;
   int calls = 0;
   int in_flight = 0;
@@ -115,7 +118,9 @@ class FakeArm final : public arm::ArmPort {
   OpTask<absl::StatusOr<std::vector<arm::RoleDefinition>>> ListRoleDefinitions(const OpContext&, std::string,
                                                                                 std::string scope) override {
     ++calls;
-    return OpTask<absl::StatusOr<std::vector<arm::RoleDefinition>>>::Ready(definitions[scope]);
+    ++definition_lists;
+    if (hold_definitions) co_await definitions_gate.Wait();
+    co_return definitions[scope];
   }
 
   OpTask<absl::StatusOr<arm::RoleAssignment>> PutRoleAssignment(const OpContext&, std::string tenant,

@@ -394,6 +394,28 @@ TEST_F(GatewayOperationsTest, ListsMapPagingAndKinds) {
   EXPECT_EQ(assignments->role_assignments(0).role_name(), "Reader");
 }
 
+TEST_F(GatewayOperationsTest, ConcurrentFirstCallsShareOneRoleDefinitionFetch) {
+  arm_.hold_definitions = true;
+  v1::ListRoleDefinitionsRequest r;
+  r.set_customer_id(kCustomer);
+  r.set_azure_subscription_id(kAzure);
+  std::vector<std::optional<absl::StatusOr<v1::ListRoleDefinitionsResponse>>> results(20);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    ops_->ListRoleDefinitions(ctx_, r, [&results, i](absl::StatusOr<v1::ListRoleDefinitionsResponse> result) {
+      results[i] = std::move(result);
+    });
+  }
+  EXPECT_EQ(arm_.definition_lists, 1);
+  ASSERT_EQ(arm_.definitions_gate.held(), 1u);
+  arm_.definitions_gate.ReleaseOne();
+  for (const auto& result : results) {
+    ASSERT_TRUE(result.has_value());
+    ASSERT_THAT(*result, IsOk());
+    EXPECT_EQ((*result)->role_definitions_size(), 3);
+  }
+  EXPECT_EQ(arm_.definition_lists, 1);
+}
+
 TEST_F(GatewayOperationsTest, EntitlementsAreCachedForOwnershipChecks) {
   ASSERT_THAT(RunAssign(Assign()), IsOk());
   const int calls = pc_.calls;
