@@ -3,14 +3,17 @@
 //   exit 0  SERVING
 //   exit 1  any other status, or the RPC failed (unreachable, deadline, SERVICE_UNKNOWN as NOT_FOUND)
 //   exit 2  bad command line
-// Plaintext on purpose: it runs next to the gateway (same container or pod), where the gateway
-// listens without TLS and any mesh mTLS is terminated by the sidecar.
+// Plaintext by default (next to a gateway behind a mesh sidecar); with --tls_ca it speaks TLS, and
+// with --tls_cert/--tls_key it presents a client certificate, for a gateway that requires mTLS.
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,6 +28,11 @@ ABSL_FLAG(std::string, target, "127.0.0.1:50051", "gRPC address of the server, H
 ABSL_FLAG(std::string, service, "",
           "Health service name to check; empty asks about the whole server.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(2), "Deadline of the Check call.");
+ABSL_FLAG(std::string, tls_ca, "", "PEM file of the CA that signed the server's certificate; enables TLS.");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate, for a server that requires mTLS.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "Name to verify the server's certificate against, when it differs from the target host.");
 
 namespace {
 
@@ -32,8 +40,44 @@ constexpr int kHealthy = 0;
 constexpr int kUnhealthy = 1;
 constexpr int kUsage = 2;
 
-int Probe(const std::string& target, const std::string& service, absl::Duration timeout) {
-  auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+std::optional<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  if (!in) return std::nullopt;
+  return content.str();
+}
+
+// Channel credentials from the TLS flags; nullptr (after a message) when a file cannot be read.
+std::shared_ptr<grpc::ChannelCredentials> Credentials() {
+  const std::string ca = absl::GetFlag(FLAGS_tls_ca);
+  if (ca.empty()) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions options;
+  const std::pair<const char*, std::string*> files[] = {{"--tls_ca", &options.pem_root_certs},
+                                                        {"--tls_cert", &options.pem_cert_chain},
+                                                        {"--tls_key", &options.pem_private_key}};
+  for (const auto& [flag, out] : files) {
+    const std::string path = std::string(flag) == "--tls_ca"    ? ca
+                             : std::string(flag) == "--tls_cert" ? absl::GetFlag(FLAGS_tls_cert)
+                                                                 : absl::GetFlag(FLAGS_tls_key);
+    if (path.empty()) continue;
+    std::optional<std::string> content = ReadFile(path);
+    if (!content) {
+      std::fprintf(stderr, "partner-health-probe: %s: cannot read %s\n", flag, path.c_str());
+      return nullptr;
+    }
+    *out = *std::move(content);
+  }
+  return grpc::SslCredentials(options);
+}
+
+int Probe(const std::string& target, const std::string& service, absl::Duration timeout,
+          const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
+  grpc::ChannelArguments arguments;
+  if (const std::string name = absl::GetFlag(FLAGS_tls_server_name); !name.empty()) {
+    arguments.SetSslTargetNameOverride(name);
+  }
+  auto channel = grpc::CreateCustomChannel(target, credentials, arguments);
   auto stub = grpc::health::v1::Health::NewStub(channel);
 
   grpc::ClientContext context;
@@ -62,6 +106,7 @@ int Probe(const std::string& target, const std::string& service, absl::Duration 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "partner-health-probe [--target HOST:PORT] [--service NAME] [--timeout 2s]\n"
+      "                     [--tls_ca CA.pem [--tls_cert C.pem --tls_key K.pem] [--tls_server_name N]]\n"
       "Exit 0 when the server answers SERVING, 1 otherwise, 2 on a bad command line.");
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   if (rest.size() > 1) {
@@ -75,5 +120,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "partner-health-probe: --timeout must be positive\n");
     return kUsage;
   }
-  return Probe(absl::GetFlag(FLAGS_target), absl::GetFlag(FLAGS_service), timeout);
+  if (absl::GetFlag(FLAGS_tls_cert).empty() != absl::GetFlag(FLAGS_tls_key).empty()) {
+    std::fprintf(stderr, "partner-health-probe: --tls_cert and --tls_key go together\n");
+    return kUsage;
+  }
+  if (absl::GetFlag(FLAGS_tls_ca).empty() && !absl::GetFlag(FLAGS_tls_cert).empty()) {
+    std::fprintf(stderr, "partner-health-probe: --tls_cert needs --tls_ca\n");
+    return kUsage;
+  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials = Credentials();
+  if (credentials == nullptr) return kUsage;
+  return Probe(absl::GetFlag(FLAGS_target), absl::GetFlag(FLAGS_service), timeout, credentials);
 }
