@@ -109,19 +109,20 @@ void Context::Finish(const absl::Status& status) {
 
 int RunPartnerctl(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   Context context(out, err);
-  CLI::App app("partnerctl: manage a partner's customers, subscriptions and Azure role "
-               "assignments through partner-gateway.",
-               "partnerctl");
+  CLI::App app(
+      "partnerctl: manage a partner's customers, subscriptions and Azure role "
+      "assignments through partner-gateway.",
+      "partnerctl");
   // Global flags are accepted after the subcommand too (partnerctl customers list -o json).
   app.fallthrough();
   app.require_subcommand(1);
   GlobalFlags& f = context.flags;
   app.option_defaults()->always_capture_default();
   app.add_option("--target", f.target, "Gateway address HOST:PORT")->envname("PARTNERCTL_TARGET");
-  app.add_option("-o,--output", f.output, "Output format")
-      ->check(CLI::IsMember({"table", "json"}));
-  app.add_option("--timeout", f.timeout, "Deadline of each call, e.g. 30s, 2m (default 30s; "
-                                         "roles batch-assign: 10m)")
+  app.add_option("-o,--output", f.output, "Output format")->check(CLI::IsMember({"table", "json"}));
+  app.add_option("--timeout", f.timeout,
+                 "Deadline of each call, e.g. 30s, 2m (default 30s; "
+                 "roles batch-assign: 10m)")
       ->check([](const std::string& text) {
         absl::StatusOr<std::chrono::milliseconds> parsed = ParseTimeout(text);
         return parsed.ok() ? std::string() : std::string(parsed.status().message());

@@ -4,7 +4,6 @@
 #define PARTNER_CLIENT_CLI_APP_H_
 
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 #include <string>
 #include <vector>

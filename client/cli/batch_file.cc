@@ -56,7 +56,8 @@ absl::StatusOr<v1::AssignRoleRequest> FromCsv(const std::map<std::string, std::s
   request.set_resource_group(get("resource_group"));
   request.set_description(get("description"));
   const std::string user = get("user"), object_id = get("object_id");
-  if (user.empty() == object_id.empty()) return LineError(line, "give exactly one of user, object_id");
+  if (user.empty() == object_id.empty())
+    return LineError(line, "give exactly one of user, object_id");
   if (!user.empty()) request.mutable_principal()->set_user_principal_name(user);
   if (!object_id.empty()) request.mutable_principal()->set_object_id(object_id);
   const std::string role = get("role"), role_id = get("role_id");
@@ -89,12 +90,15 @@ absl::StatusOr<v1::PrincipalType> ParsePrincipalType(const std::string& text) {
 
 absl::StatusOr<std::vector<v1::AssignRoleRequest>> ParseBatch(const std::string& content) {
   static const std::map<std::string, std::string> kAliases = {
-      {"customer_id", "customer"}, {"azure_subscription_id", "subscription"},
-      {"upn", "user"},             {"user_principal_name", "user"},
-      {"role_name", "role"},       {"role_definition_id", "role_id"}};
-  static const std::set<std::string> kColumns = {
-      "customer", "subscription", "resource_group", "user", "object_id",
-      "role",     "role_id",      "principal_type", "description"};
+      {"customer_id", "customer"},
+      {"azure_subscription_id", "subscription"},
+      {"upn", "user"},
+      {"user_principal_name", "user"},
+      {"role_name", "role"},
+      {"role_definition_id", "role_id"}};
+  static const std::set<std::string> kColumns = {"customer", "subscription",   "resource_group",
+                                                 "user",     "object_id",      "role",
+                                                 "role_id",  "principal_type", "description"};
   std::vector<v1::AssignRoleRequest> items;
   std::vector<std::string> header;
   bool json_lines = false;
@@ -131,8 +135,8 @@ absl::StatusOr<std::vector<v1::AssignRoleRequest>> ParseBatch(const std::string&
     absl::StatusOr<std::vector<std::string>> fields = SplitCsv(line);
     if (!fields.ok()) return LineError(line_number, std::string(fields.status().message()));
     if (fields->size() != header.size()) {
-      return LineError(line_number, absl::StrCat(fields->size(), " fields, the header has ",
-                                                 header.size()));
+      return LineError(line_number,
+                       absl::StrCat(fields->size(), " fields, the header has ", header.size()));
     }
     std::map<std::string, std::string> row;
     for (size_t i = 0; i < header.size(); ++i) row[header[i]] = (*fields)[i];

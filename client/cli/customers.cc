@@ -57,8 +57,9 @@ void AddCustomerCommands(CLI::App& app, Context& context) {
   list->add_option("--page-size", list_flags->page_size, "Customers per page (1-500)")
       ->check(CLI::Range(1, 500));
   list->add_flag("--all", list_flags->all, "Walk every page; one document holding every item");
-  list->footer("\nExamples:\n  partnerctl customers list --all\n"
-               "  partnerctl customers list --name-prefix Fabrikam --output json");
+  list->footer(
+      "\nExamples:\n  partnerctl customers list --all\n"
+      "  partnerctl customers list --name-prefix Fabrikam --output json");
   list->callback([&context, list_flags] {
     absl::StatusOr<client::CustomerClient> client = context.Customers();
     if (!client.ok()) return context.Finish(client.status());
@@ -140,13 +141,13 @@ void AddCustomerCommands(CLI::App& app, Context& context) {
   };
   auto create_flags = std::make_shared<CreateFlags>();
   CLI::App* create = users->add_subcommand("create", "Create a user in the customer's tenant");
-  create->add_option("--customer", create_flags->customer, "The customer's tenant id")
-      ->required();
+  create->add_option("--customer", create_flags->customer, "The customer's tenant id")->required();
   create->add_option("--upn", create_flags->upn, "User principal name, e.g. mila@fabrikam.com")
       ->required();
   create->add_option("--display-name", create_flags->display_name, "Display name")->required();
-  create->footer("\nExample:\n  partnerctl users create --customer C "
-                 "--upn mila.berg@fabrikamtoys.onmicrosoft.com --display-name \"Mila Berg\"");
+  create->footer(
+      "\nExample:\n  partnerctl users create --customer C "
+      "--upn mila.berg@fabrikamtoys.onmicrosoft.com --display-name \"Mila Berg\"");
   create->callback([&context, create_flags] {
     absl::StatusOr<client::CustomerClient> client = context.Customers();
     if (!client.ok()) return context.Finish(client.status());

@@ -90,11 +90,10 @@ void PrintError(std::ostream& err, const absl::Status& status) {
       << '\n';
   const client::ErrorDetails details = client::DecodeErrorDetails(status);
   if (!details.reason.empty()) err << "  reason: " << details.reason << '\n';
-  const std::pair<const char*, const char*> keys[] = {
-      {"correlationId", "correlation id"},
-      {"field", "field"},
-      {"upstreamCode", "upstream code"},
-      {"upstreamRequestId", "upstream request id"}};
+  const std::pair<const char*, const char*> keys[] = {{"correlationId", "correlation id"},
+                                                      {"field", "field"},
+                                                      {"upstreamCode", "upstream code"},
+                                                      {"upstreamRequestId", "upstream request id"}};
   for (const auto& [key, label] : keys) {
     const std::string value = details.Metadata(key);
     if (!value.empty()) err << "  " << label << ": " << value << '\n';

@@ -76,10 +76,11 @@ std::string Describe(const v1::AssignRoleRequest& item) {
   const v1::Principal& p = item.principal();
   const v1::RoleRef& r = item.role();
   std::string scope = absl::StrCat("/subscriptions/", item.azure_subscription_id());
-  if (!item.resource_group().empty()) absl::StrAppend(&scope, "/resourceGroups/", item.resource_group());
+  if (!item.resource_group().empty())
+    absl::StrAppend(&scope, "/resourceGroups/", item.resource_group());
   return absl::StrCat(r.has_role_name() ? r.role_name() : r.role_definition_id(), " to ",
-                      p.has_user_principal_name() ? p.user_principal_name() : p.object_id(),
-                      " at ", scope, " (customer ", item.customer_id(), ")");
+                      p.has_user_principal_name() ? p.user_principal_name() : p.object_id(), " at ",
+                      scope, " (customer ", item.customer_id(), ")");
 }
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
@@ -138,8 +139,9 @@ void AddRoleCommands(CLI::App& app, Context& context) {
       ->check(CLI::IsMember({"user", "group", "service-principal", "foreign-group"}));
   assign->add_option("--description", *description, "A note stored on the assignment");
   assign->add_flag("--dry-run", *dry_run, "Check everything, change nothing");
-  assign->footer("\nExample:\n  partnerctl roles assign --customer C --subscription S "
-                 "--user mila.berg@fabrikamtoys.onmicrosoft.com --role Reader");
+  assign->footer(
+      "\nExample:\n  partnerctl roles assign --customer C --subscription S "
+      "--user mila.berg@fabrikamtoys.onmicrosoft.com --role Reader");
   assign->callback([&context, assign_flags, principal_type, description, dry_run] {
     absl::StatusOr<client::AccessClient> client = context.Access();
     if (!client.ok()) return context.Finish(client.status());
@@ -157,10 +159,11 @@ void AddRoleCommands(CLI::App& app, Context& context) {
     if (context.json()) {
       context.out() << ToJson(*response, true) << '\n';
     } else {
-      const std::string outcome = *dry_run ? (response->already_existed() ? "dry run: already exists"
-                                                                          : "dry run: would assign")
-                                  : response->already_existed() ? "already existed"
-                                                                 : "assigned";
+      const std::string outcome =
+          *dry_run
+              ? (response->already_existed() ? "dry run: already exists" : "dry run: would assign")
+          : response->already_existed() ? "already existed"
+                                        : "assigned";
       PrintAssignment(context, outcome, response->role_assignment());
     }
     context.Finish(absl::OkStatus());
@@ -210,9 +213,10 @@ void AddRoleCommands(CLI::App& app, Context& context) {
   revoke->add_option("--object-id", revoke_flags->object_id, "Object id of the principal");
   revoke->add_option("--role", revoke_flags->role, "Role name");
   revoke->add_option("--role-id", revoke_flags->role_id, "Role definition id");
-  revoke->footer("\nGive --assignment-id, or --subscription with one of --user/--object-id and "
-                 "one of --role/--role-id.\n\nExample:\n  partnerctl roles revoke --customer C "
-                 "--subscription S --user mila.berg@fabrikamtoys.onmicrosoft.com --role Reader");
+  revoke->footer(
+      "\nGive --assignment-id, or --subscription with one of --user/--object-id and "
+      "one of --role/--role-id.\n\nExample:\n  partnerctl roles revoke --customer C "
+      "--subscription S --user mila.berg@fabrikamtoys.onmicrosoft.com --role Reader");
   revoke->callback([&context, revoke_flags, assignment_id] {
     const ScopeFlags& f = *revoke_flags;
     const bool by_triple = !f.subscription.empty() || !f.resource_group.empty() ||
@@ -308,16 +312,16 @@ void AddBatchAssign(CLI::App* roles, Context& context) {
           const v1::BatchAssignRoleResult& r = message.item();
           ++done;
           clear_progress();
-          const std::string what =
-              r.index() >= 0 && static_cast<size_t>(r.index()) < total
-                  ? Describe((*items)[static_cast<size_t>(r.index())])
-                  : "?";
+          const std::string what = r.index() >= 0 && static_cast<size_t>(r.index()) < total
+                                       ? Describe((*items)[static_cast<size_t>(r.index())])
+                                       : "?";
           if (r.error_code() != 0) {
             context.out() << "failed           #" << r.index() << " " << what << ": "
                           << absl::StatusCodeToString(static_cast<absl::StatusCode>(r.error_code()))
                           << " " << r.error_reason() << ": " << r.error_message() << '\n';
           } else {
-            context.out() << (r.response().already_existed() ? "already existed  #" : "assigned         #")
+            context.out() << (r.response().already_existed() ? "already existed  #"
+                                                             : "assigned         #")
                           << r.index() << " " << what << '\n';
           }
           context.out() << std::flush;
@@ -327,9 +331,9 @@ void AddBatchAssign(CLI::App* roles, Context& context) {
     clear_progress();
     if (!status.ok()) return context.Finish(status);
     if (!context.json()) {
-      context.out() << "Summary: " << summary.created() << " assigned, " << summary.already_existed()
-                    << " already existed, " << summary.failed() << " failed, "
-                    << summary.not_started() << " not started.\n";
+      context.out() << "Summary: " << summary.created() << " assigned, "
+                    << summary.already_existed() << " already existed, " << summary.failed()
+                    << " failed, " << summary.not_started() << " not started.\n";
     }
     context.Finish(absl::OkStatus());
     if (summary.failed() > 0 || summary.not_started() > 0) context.exit_code = kExitPartialFailure;

@@ -83,8 +83,9 @@ void AddSubscriptionCommands(CLI::App& app, Context& context) {
   CLI::App* azure = subs->add_subcommand(
       "azure", "List the customer's Azure subscriptions (targets of role assignments)");
   azure->add_option("--customer", *azure_customer, "The customer's tenant id")->required();
-  azure->footer("\nExample:\n  partnerctl subscriptions azure "
-                "--customer 0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10");
+  azure->footer(
+      "\nExample:\n  partnerctl subscriptions azure "
+      "--customer 0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10");
   azure->callback([&context, azure_customer] {
     absl::StatusOr<client::SubscriptionClient> client = context.Subscriptions();
     if (!client.ok()) return context.Finish(client.status());
@@ -98,10 +99,10 @@ void AddSubscriptionCommands(CLI::App& app, Context& context) {
       Table table({"AZURE SUBSCRIPTION ID", "DISPLAY NAME", "SOURCE", "STATUS",
                    "PARTNER CENTER SUBSCRIPTION"});
       for (const v1::AzureSubscription& a : response->azure_subscriptions()) {
-        table.AddRow({a.azure_subscription_id(), a.display_name(),
-                      EnumLabel(v1::AzureSubscriptionSource_Name(a.source()),
-                                "AZURE_SUBSCRIPTION_SOURCE_"),
-                      a.status(), a.subscription_id()});
+        table.AddRow(
+            {a.azure_subscription_id(), a.display_name(),
+             EnumLabel(v1::AzureSubscriptionSource_Name(a.source()), "AZURE_SUBSCRIPTION_SOURCE_"),
+             a.status(), a.subscription_id()});
       }
       table.Print(context.out(), "Azure subscriptions");
     }

@@ -21,8 +21,7 @@ class MockAccessConnection : public AccessConnection {
               (const v1::RevokeRoleRequest&, const CallOptions&), (override));
   MOCK_METHOD(absl::Status, BatchAssignRoles,
               (const v1::BatchAssignRolesRequest&,
-               const std::function<void(const v1::BatchAssignRolesResponse&)>&,
-               const CallOptions&),
+               const std::function<void(const v1::BatchAssignRolesResponse&)>&, const CallOptions&),
               (override));
 };
 

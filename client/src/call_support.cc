@@ -20,9 +20,9 @@ std::string CorrelationId(const CallOptions& call) {
   hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
   lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
   char text[37];
-  std::snprintf(text, sizeof(text), "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xFFFF),
-                static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
+  std::snprintf(text, sizeof(text), "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
+                static_cast<unsigned>(lo >> 48),
                 static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
   return text;
 }
@@ -42,9 +42,9 @@ std::chrono::milliseconds Backoff::Next(std::optional<std::chrono::milliseconds>
   std::uniform_int_distribution<int64_t> jitter(0, base.count() / 2);
   std::chrono::milliseconds delay = base - std::chrono::milliseconds(jitter(random));
   if (server_hint.has_value()) delay = std::max(delay, std::min(*server_hint, retry_.max_backoff));
-  next_ = std::min(retry_.max_backoff,
-                   std::chrono::milliseconds(static_cast<int64_t>(
-                       static_cast<double>(next_.count()) * retry_.multiplier)));
+  next_ =
+      std::min(retry_.max_backoff, std::chrono::milliseconds(static_cast<int64_t>(
+                                       static_cast<double>(next_.count()) * retry_.multiplier)));
   return delay;
 }
 

@@ -142,7 +142,7 @@ TEST_F(PartnerctlTest, ReadmeTourInTables) {
   EXPECT_THAT(azure.out, HasSubstr(subscription_));
 
   const std::vector<std::string> args = {"--customer", customer_, "--subscription", subscription_,
-                                         "--user", upn, "--role", "Reader"};
+                                         "--user",     upn,       "--role",         "Reader"};
   auto roles = [&](const std::string& verb) {
     std::vector<std::string> a = {"roles", verb};
     a.insert(a.end(), args.begin(), args.end());
@@ -185,18 +185,19 @@ TEST_F(PartnerctlTest, EveryReadSubcommandInJson) {
   Json one = CtlJson({"subscriptions", "get", "--customer", customer_, sub});
   EXPECT_EQ(one["subscription"]["subscriptionId"], sub);
 
-  Json definitions = CtlJson(
-      {"roles", "definitions", "--customer", customer_, "--subscription", subscription_});
+  Json definitions =
+      CtlJson({"roles", "definitions", "--customer", customer_, "--subscription", subscription_});
   std::set<std::string> names;
-  for (const Json& d : definitions["roleDefinitions"]) names.insert(d["roleName"].get<std::string>());
+  for (const Json& d : definitions["roleDefinitions"])
+    names.insert(d["roleName"].get<std::string>());
   EXPECT_TRUE(names.contains("Reader"));
 }
 
 TEST_F(PartnerctlTest, UsersCreateThenListed) {
   ASSERT_NO_FATAL_FAILURE(FindCustomerAndSubscription());
   const std::string upn = "nia.okafor@fabrikamtoys.onmicrosoft.com";
-  Json created = CtlJson({"users", "create", "--customer", customer_, "--upn", upn,
-                          "--display-name", "Nia Okafor"});
+  Json created = CtlJson(
+      {"users", "create", "--customer", customer_, "--upn", upn, "--display-name", "Nia Okafor"});
   EXPECT_EQ(created["user"]["userPrincipalName"], upn);
   EXPECT_FALSE(created["oneTimePassword"].get<std::string>().empty());
   CommandResult list = Ctl({"users", "list", "--customer", customer_});
@@ -246,8 +247,8 @@ TEST_F(PartnerctlTest, AnotherCustomersSubscriptionIsAFailedPrecondition) {
   Json others = CtlJson({"customers", "list", "--name-prefix", "Fabrikam Bikes"});
   ASSERT_EQ(others["customers"].size(), 1u);
   const std::string other = others["customers"][0]["customerId"].get<std::string>();
-  CommandResult r = Ctl({"roles", "definitions", "--customer", other, "--subscription",
-                         subscription_});
+  CommandResult r =
+      Ctl({"roles", "definitions", "--customer", other, "--subscription", subscription_});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION"));
   EXPECT_THAT(r.err, HasSubstr("reason: ERROR_REASON_SUBSCRIPTION_NOT_OWNED_BY_CUSTOMER"));
@@ -255,14 +256,14 @@ TEST_F(PartnerctlTest, AnotherCustomersSubscriptionIsAFailedPrecondition) {
 
 TEST_F(PartnerctlTest, UnreachableGatewayIsUnavailable) {
   CommandResult r = RunCommand(PARTNERCTL_BINARY,
-                        {"--target", "127.0.0.1:1", "--timeout", "2s", "customers", "list"});
+                               {"--target", "127.0.0.1:1", "--timeout", "2s", "customers", "list"});
   EXPECT_EQ(r.exit_code, 5) << r.err;
   EXPECT_THAT(r.err, ::testing::AnyOf(HasSubstr("UNAVAILABLE"), HasSubstr("DEADLINE_EXCEEDED")));
 }
 
 TEST_F(PartnerctlTest, TargetFromEnvironmentAndHelpEverywhere) {
   CommandResult r = RunCommand(PARTNERCTL_BINARY, {"customers", "list", "--page-size", "1"},
-                        {"PARTNERCTL_TARGET=" + target_});
+                               {"PARTNERCTL_TARGET=" + target_});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, StartsWith("CUSTOMER ID"));
   CommandResult help = RunCommand(PARTNERCTL_BINARY, {"--help"});
@@ -339,21 +340,79 @@ TEST_F(PartnerctlTest, BatchFromJsonLinesWithAFailedItemExitsSix) {
            R"(","principal":{"userPrincipalName":")" + user +
            R"("},"role":{"roleName":"Reader"}})" + "\n";
   };
-  const std::string file = WriteFile(
-      "partnerctl-batch.jsonl", item(upn) + item("ghost@fabrikamtoys.onmicrosoft.com"));
+  const std::string file =
+      WriteFile("partnerctl-batch.jsonl", item(upn) + item("ghost@fabrikamtoys.onmicrosoft.com"));
   CommandResult r = Ctl({"roles", "batch-assign", "--file", file});
   EXPECT_EQ(r.exit_code, 6) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("ERROR_REASON_PRINCIPAL_NOT_FOUND"));
   EXPECT_THAT(r.out, HasSubstr("1 assigned, 0 already existed, 1 failed"));
 }
 
+// A gateway that authenticates callers (not the sandbox): the token flags and exit code 4.
+// Admission comes before any upstream call, so the default upstreams are never reached.
+TEST(PartnerctlAuthTest, TokenFlagsAndPermissionErrorsExitFour) {
+  const std::string dir = ::testing::TempDir() + "/partnerctl-auth";
+  ASSERT_EQ(RunCommand("/bin/mkdir", {"-p", dir}).exit_code, 0);
+  auto write = [&](const std::string& name, const std::string& content) {
+    std::ofstream(dir + "/" + name) << content;
+    return dir + "/" + name;
+  };
+  const std::string tenant = "0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10";
+  // sha256("partnerctl-test-token")
+  const std::string digest = "d01eb5d6eca6ad5ad63bf6efd2dbc1cb99674188d070351de53dba646f3b340d";
+  const std::string config =
+      write("gateway.textproto",
+            "listen_addresses: \"127.0.0.1:0\"\nadmin_address: \"127.0.0.1:0\"\n"
+            "partner_tenant_id: \"" +
+                tenant + "\"\napp_id: \"" + tenant +
+                "\"\n"
+                "credential { client_secret_file: \"" +
+                write("secret", "s3cret\n") +
+                "\" }\n"
+                "page_token_key_file: \"" +
+                write("key", std::string(32, 'k')) +
+                "\"\n"
+                "audit_log_path: \"" +
+                dir +
+                "/audit.jsonl\"\n"
+                "callers { callers { name: \"reader\" bearer_token_sha256: \"" +
+                digest + "\" permissions: \"customers.read\" } }\n");
+  Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config}, {}, /*discard_stderr=*/true);
+  std::smatch m;
+  const std::string first = gateway.ReadLine();
+  ASSERT_TRUE(
+      std::regex_match(first, m, std::regex(R"(^partner-gateway: listening on (\S+:\d+) .*$)")))
+      << first;
+  const std::string target = m[1];
+
+  CommandResult anonymous =
+      RunCommand(PARTNERCTL_BINARY, {"--target", target, "customers", "get", tenant});
+  EXPECT_EQ(anonymous.exit_code, 4) << anonymous.err;
+  EXPECT_THAT(anonymous.err, HasSubstr("UNAUTHENTICATED"));
+
+  CommandResult wrong =
+      RunCommand(PARTNERCTL_BINARY, {"--target", target, "customers", "get", tenant},
+                 {"PARTNERCTL_TOKEN=not-the-token"});
+  EXPECT_EQ(wrong.exit_code, 4) << wrong.err;
+  EXPECT_THAT(wrong.err, HasSubstr("reason: ERROR_REASON_UNAUTHENTICATED"));
+
+  CommandResult denied =
+      RunCommand(PARTNERCTL_BINARY,
+                 {"--target", target, "--token", "partnerctl-test-token", "roles", "assign",
+                  "--customer", tenant, "--subscription", "e099ec6c-d736-4ca5-85e7-bb0f12278575",
+                  "--user", "a@b.com", "--role", "Reader"});
+  EXPECT_EQ(denied.exit_code, 4) << denied.err;
+  EXPECT_THAT(denied.err, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_THAT(denied.err, HasSubstr("reason: ERROR_REASON_CALLER_NOT_PERMITTED"));
+}
+
 // Every flag a command's --help documents is offered by the bash completion script.
 TEST(PartnerctlCompletionTest, OffersEveryDocumentedFlag) {
   const std::vector<std::pair<std::string, std::string>> commands = {
-      {"customers", "list"},      {"customers", "get"},          {"users", "list"},
-      {"users", "create"},        {"subscriptions", "list"},     {"subscriptions", "get"},
-      {"subscriptions", "azure"}, {"roles", "definitions"},      {"roles", "assign"},
-      {"roles", "assignments"},   {"roles", "revoke"},           {"roles", "batch-assign"}};
+      {"customers", "list"},      {"customers", "get"},      {"users", "list"},
+      {"users", "create"},        {"subscriptions", "list"}, {"subscriptions", "get"},
+      {"subscriptions", "azure"}, {"roles", "definitions"},  {"roles", "assign"},
+      {"roles", "assignments"},   {"roles", "revoke"},       {"roles", "batch-assign"}};
   // Option lines of the help: "  --flag ..." or "  -o,--flag ...".
   static const std::regex kFlag(R"(^\s+(?:-[a-z],)?(--[a-z][a-z-]*))");
   int flags = 0;

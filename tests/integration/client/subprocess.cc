@@ -100,7 +100,7 @@ CommandResult Subprocess::Wait() {
 }
 
 CommandResult RunCommand(const std::string& binary, const std::vector<std::string>& args,
-                  const std::vector<std::string>& env) {
+                         const std::vector<std::string>& env) {
   Subprocess process(binary, args, env);
   return process.Wait();
 }

@@ -43,7 +43,7 @@ class Subprocess {
 
 // Runs a command to completion.
 CommandResult RunCommand(const std::string& binary, const std::vector<std::string>& args,
-                  const std::vector<std::string>& env = {});
+                         const std::vector<std::string>& env = {});
 
 }  // namespace partner::testing
 

@@ -6,9 +6,9 @@
 #include "client/cli/app.h"
 #include "client/cli/batch_file.h"
 #include "client/cli/output.h"
+#include "gmock/gmock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "partner/client/error_details.h"
 #include "tests/testing/status_matchers.h"
@@ -73,9 +73,9 @@ TEST(BatchFileTest, ErrorsNameTheLine) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line 2")));
   EXPECT_THAT(ParseBatch("customer,subscription,user,role\n").status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no items")));
-  EXPECT_THAT(ParseBatch("customer,subscription,user,role,principal_type\nC,S,U,R,robot\n")
-                  .status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("robot")));
+  EXPECT_THAT(
+      ParseBatch("customer,subscription,user,role,principal_type\nC,S,U,R,robot\n").status(),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("robot")));
 }
 
 TEST(TableTest, ColumnsAlignOnTheWidestCellCountingCodePoints) {
@@ -133,14 +133,14 @@ TEST(ExitCodeTest, DocumentedCodes) {
 TEST(PrintErrorTest, CodeMessageAndDetails) {
   absl::Status status = absl::NotFoundError("customer x was not found");
   status.SetPayload(client::kStatusDetailsPayload, absl::Cord([] {
-    google::rpc::ErrorInfo info;
-    info.set_reason("ERROR_REASON_NOT_FOUND");
-    (*info.mutable_metadata())["correlationId"] = "corr-1";
-    (*info.mutable_metadata())["upstreamCode"] = "1000";
-    google::rpc::Status details;
-    details.add_details()->PackFrom(info);
-    return details.SerializeAsString();
-  }()));
+                      google::rpc::ErrorInfo info;
+                      info.set_reason("ERROR_REASON_NOT_FOUND");
+                      (*info.mutable_metadata())["correlationId"] = "corr-1";
+                      (*info.mutable_metadata())["upstreamCode"] = "1000";
+                      google::rpc::Status details;
+                      details.add_details()->PackFrom(info);
+                      return details.SerializeAsString();
+                    }()));
   std::ostringstream err;
   PrintError(err, status);
   EXPECT_EQ(err.str(),
@@ -167,8 +167,8 @@ TEST(PartnerctlArgsTest, UsageErrorsExitTwoBeforeAnyCall) {
                        &out, &err),
             2);
   EXPECT_EQ(Partnerctl({"customers", "list", "--page-size", "0"}, &out, &err), 2);
-  EXPECT_EQ(Partnerctl({"roles", "assign", "--customer", "C", "--subscription", "S", "--user",
-                        "U", "--role", "Reader", "--principal-type", "robot"},
+  EXPECT_EQ(Partnerctl({"roles", "assign", "--customer", "C", "--subscription", "S", "--user", "U",
+                        "--role", "Reader", "--principal-type", "robot"},
                        &out, &err),
             2);
   EXPECT_TRUE(out.empty()) << out;

@@ -105,11 +105,11 @@ TEST(AccessClientTest, ListAllRoleAssignmentsWalksEveryPage) {
   first.add_role_assignments()->set_role_assignment_id("r1");
   first.set_next_page_token("p2");
   second.add_role_assignments()->set_role_assignment_id("r2");
-  EXPECT_CALL(*connection, ListRoleAssignments(Property(&v1::ListRoleAssignmentsRequest::page_token,
-                                                     ""), _))
+  EXPECT_CALL(*connection,
+              ListRoleAssignments(Property(&v1::ListRoleAssignmentsRequest::page_token, ""), _))
       .WillOnce(Return(first));
-  EXPECT_CALL(*connection, ListRoleAssignments(Property(&v1::ListRoleAssignmentsRequest::page_token,
-                                                     "p2"), _))
+  EXPECT_CALL(*connection,
+              ListRoleAssignments(Property(&v1::ListRoleAssignmentsRequest::page_token, "p2"), _))
       .WillOnce(Return(second));
   absl::StatusOr<std::vector<v1::RoleAssignment>> all =
       AccessClient(connection).ListAllRoleAssignments({});

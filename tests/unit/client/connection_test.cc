@@ -7,9 +7,9 @@
 #include <memory>
 
 #include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
 #include "partner/client/access_connection.h"
 #include "partner/client/customer_connection.h"
 #include "partner/client/error_details.h"
@@ -57,8 +57,7 @@ TEST(CustomerConnectionTest, ReadGivesUpAfterMaxAttempts) {
   auto stub = std::make_shared<v1::MockCustomerServiceStub>();
   EXPECT_CALL(*stub, GetCustomer(_, _, _)).Times(3).WillRepeatedly(Return(kUnavailable));
   auto connection = MakeCustomerConnection(stub, FastRetries(3));
-  EXPECT_THAT(connection->GetCustomer({}, {}).status(),
-              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(connection->GetCustomer({}, {}).status(), StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST(CustomerConnectionTest, PerCallMaxAttemptsOverridesTheClients) {
@@ -67,8 +66,7 @@ TEST(CustomerConnectionTest, PerCallMaxAttemptsOverridesTheClients) {
   auto connection = MakeCustomerConnection(stub, FastRetries(5));
   CallOptions call;
   call.max_attempts = 1;
-  EXPECT_THAT(connection->GetCustomer({}, call).status(),
-              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(connection->GetCustomer({}, call).status(), StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST(CustomerConnectionTest, PermanentErrorIsNotRetried) {
@@ -107,9 +105,7 @@ TEST(SubscriptionConnectionTest, EveryRpcIsARetriedRead) {
   auto stub = std::make_shared<v1::MockSubscriptionServiceStub>();
   EXPECT_CALL(*stub, ListSubscriptions(_, _, _)).Times(2).WillRepeatedly(Return(kUnavailable));
   EXPECT_CALL(*stub, GetSubscription(_, _, _)).Times(2).WillRepeatedly(Return(kUnavailable));
-  EXPECT_CALL(*stub, ListAzureSubscriptions(_, _, _))
-      .Times(2)
-      .WillRepeatedly(Return(kUnavailable));
+  EXPECT_CALL(*stub, ListAzureSubscriptions(_, _, _)).Times(2).WillRepeatedly(Return(kUnavailable));
   auto connection = MakeSubscriptionConnection(stub, FastRetries(2));
   EXPECT_FALSE(connection->ListSubscriptions({}, {}).ok());
   EXPECT_FALSE(connection->GetSubscription({}, {}).ok());
@@ -186,8 +182,8 @@ TEST(CustomerConnectionTest, SendsBearerTokenAndCorrelationId) {
   EXPECT_THAT(MakeCustomerConnection(stub, options)->GetCustomer({}, call).status(), IsOk());
   EXPECT_THAT(sent, ::testing::Contains(std::pair<const std::string, std::string>(
                         "authorization", "Bearer tok123")));
-  EXPECT_THAT(sent, ::testing::Contains(std::pair<const std::string, std::string>(
-                        "x-correlation-id", "corr-7")));
+  EXPECT_THAT(sent, ::testing::Contains(
+                        std::pair<const std::string, std::string>("x-correlation-id", "corr-7")));
 }
 
 TEST(CustomerConnectionTest, AttemptsOfOneCallShareAGeneratedCorrelationId) {
@@ -245,14 +241,22 @@ TEST(AccessConnectionTest, BatchStreamsEveryMessageAndIsNotRetried) {
   item.mutable_item()->set_index(0);
   summary.mutable_summary()->set_created(1);
   EXPECT_CALL(*reader, Read(_))
-      .WillOnce([&](auto* m) { *m = item; return true; })
-      .WillOnce([&](auto* m) { *m = summary; return true; })
+      .WillOnce([&](auto* m) {
+        *m = item;
+        return true;
+      })
+      .WillOnce([&](auto* m) {
+        *m = summary;
+        return true;
+      })
       .WillOnce(Return(false));
   EXPECT_CALL(*reader, Finish()).WillOnce(Return(kUnavailable));
   EXPECT_CALL(*stub, BatchAssignRolesRaw(_, _)).WillOnce(Return(reader));
   std::vector<v1::BatchAssignRolesResponse> seen;
-  absl::Status status = MakeAccessConnection(stub, FastRetries())->BatchAssignRoles(
-      {}, [&](const v1::BatchAssignRolesResponse& m) { seen.push_back(m); }, {});
+  absl::Status status =
+      MakeAccessConnection(stub, FastRetries())
+          ->BatchAssignRoles({}, [&](const v1::BatchAssignRolesResponse& m) { seen.push_back(m); },
+                             {});
   EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnavailable));
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_TRUE(seen[1].has_summary());

@@ -18,8 +18,8 @@ class CustomerConnection {
 
   virtual absl::StatusOr<v1::ListCustomersResponse> ListCustomers(
       const v1::ListCustomersRequest& request, const CallOptions& call) = 0;
-  virtual absl::StatusOr<v1::GetCustomerResponse> GetCustomer(
-      const v1::GetCustomerRequest& request, const CallOptions& call) = 0;
+  virtual absl::StatusOr<v1::GetCustomerResponse> GetCustomer(const v1::GetCustomerRequest& request,
+                                                              const CallOptions& call) = 0;
   virtual absl::StatusOr<v1::ListCustomerUsersResponse> ListCustomerUsers(
       const v1::ListCustomerUsersRequest& request, const CallOptions& call) = 0;
   virtual absl::StatusOr<v1::CreateCustomerUserResponse> CreateCustomerUser(
