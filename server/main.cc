@@ -1,8 +1,10 @@
 // partner-gateway: the only composition root. Flags -> configuration (validated, exit 2 naming
 // the bad field) -> caller policy, audit log, page-token key -> gRPC listener (TLS / mTLS),
-// health, reflection, admin HTTP -> serve until SIGINT/SIGTERM -> drain -> exit 0.
+// health, reflection, admin HTTP, optional plaintext health-only listener -> serve until SIGINT/SIGTERM -> drain -> exit 0.
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -16,6 +18,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -48,6 +51,9 @@ ABSL_FLAG(std::string, listen, "",
 ABSL_FLAG(std::string, admin_listen, "",
           "Admin HTTP address HOST:PORT for /metrics, /healthz, /readyz, replacing admin_address "
           "(sandbox: 127.0.0.1:0, a free port).");
+ABSL_FLAG(std::string, health_listen, "",
+          "Plaintext gRPC address HOST:PORT serving only grpc.health.v1 (kubelet's gRPC probes), "
+          "replacing health_listen_address.");
 ABSL_FLAG(std::string, audit_log, "", "Audit log path, replacing audit_log_path.");
 
 namespace {
@@ -118,6 +124,17 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(con
   return grpc::SslServerCredentials(options);
 }
 
+// ServerBuilder plugins are process-wide (reflection registers itself during static
+// initialization) and would add their services to every server; the health listener is plaintext
+// and unauthenticated, so it gets none of them and serves grpc.health.v1 only.
+class WithoutGlobalPlugins : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->clear();
+  }
+};
+
 absl::StatusOr<std::string> PageTokenKey(const GatewayConfig& config) {
   if (config.page_token_key_file().empty()) return partner::api::RandomPageTokenKey();
   absl::StatusOr<std::string> key = partner::config::ReadFileToString(config.page_token_key_file());
@@ -164,6 +181,9 @@ int main(int argc, char** argv) {
   partner::config::ConfigOverrides overrides;
   if (!absl::GetFlag(FLAGS_listen).empty()) overrides.listen = absl::GetFlag(FLAGS_listen);
   if (!absl::GetFlag(FLAGS_admin_listen).empty()) overrides.admin_address = absl::GetFlag(FLAGS_admin_listen);
+  if (!absl::GetFlag(FLAGS_health_listen).empty()) {
+    overrides.health_listen_address = absl::GetFlag(FLAGS_health_listen);
+  }
   if (!absl::GetFlag(FLAGS_audit_log).empty()) overrides.audit_log_path = absl::GetFlag(FLAGS_audit_log);
   partner::config::ApplyOverrides(overrides, config);
   partner::config::ApplyDefaults(config);
@@ -259,8 +279,31 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "partner-gateway: cannot listen on %s\n", config.listen_addresses(0).c_str());
     return 1;
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
-  (*admin)->SetReady(true);
+  // Started once the API serves, since a new server's health service answers SERVING at once.
+  // Its default answers every call UNIMPLEMENTED; gRPC refuses to build a server with nothing to
+  // poll, and the health service itself is only added once the server starts.
+  grpc::CallbackGenericService everything_else_unimplemented;
+  std::unique_ptr<grpc::Server> health_server;
+  int health_port = 0;
+  if (!config.health_listen_address().empty()) {
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(config.health_listen_address(), grpc::InsecureServerCredentials(),
+                                    &health_port);
+    health_builder.SetOption(std::make_unique<WithoutGlobalPlugins>());
+    health_builder.RegisterCallbackGenericService(&everything_else_unimplemented);
+    health_server = health_builder.BuildAndStart();
+    if (health_server == nullptr || health_port == 0) {
+      std::fprintf(stderr, "partner-gateway: cannot listen on %s (health_listen_address)\n",
+                   config.health_listen_address().c_str());
+      return 1;
+    }
+  }
+  const auto set_serving = [&](bool serving) {
+    server->GetHealthCheckService()->SetServingStatus(serving);
+    if (health_server != nullptr) health_server->GetHealthCheckService()->SetServingStatus(serving);
+    (*admin)->SetReady(serving);
+  };
+  set_serving(true);
 
   // Tests start the gateway on port 0 and read the bound port from this first line.
   const std::string host = partner::config::SplitHostPort(config.listen_addresses(0))->host;
@@ -269,6 +312,10 @@ int main(int argc, char** argv) {
   std::printf("partner-gateway: admin http on %s (/metrics /healthz /readyz)\n",
               absl::StrCat(partner::config::SplitHostPort(config.admin_address())->host, ":",
                            (*admin)->port()).c_str());
+  if (health_server != nullptr) {
+    std::printf("partner-gateway: health on %s:%d (grpc.health.v1, plaintext)\n",
+                partner::config::SplitHostPort(config.health_listen_address())->host.c_str(), health_port);
+  }
   std::printf("partner-gateway: audit log %s\n", config.audit_log_path().c_str());
   if (sandbox) {
     std::printf("partner-gateway: SANDBOX: plaintext on loopback, every caller admitted; no real "
@@ -281,11 +328,16 @@ int main(int argc, char** argv) {
   }
   // Drain: health and readiness go NOT_SERVING first so balancers stop sending, then in-flight
   // RPCs get the grace period before they are cancelled.
-  server->GetHealthCheckService()->SetServingStatus(false);
-  (*admin)->SetReady(false);
+  set_serving(false);
   std::fprintf(stderr, "partner-gateway: %s received, draining for up to %ds\n",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT", config.drain_grace_seconds());
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(config.drain_grace_seconds()));
   server->Wait();
+  // The health listener outlives the API's drain so probes keep seeing NOT_SERVING, not refused
+  // connections; its only calls are health checks and watches, cut after a second.
+  if (health_server != nullptr) {
+    health_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    health_server->Wait();
+  }
   return 0;
 }

@@ -151,6 +151,13 @@ void CheckPositive(Problems& problems, const std::string& field, double value) {
   if (!(value > 0)) problems.Add(field, absl::StrCat("must be positive, got ", value));
 }
 
+// Two listeners collide when their ports are equal and their hosts overlap; a port of 0 picks a
+// free port, so it never collides.
+bool SameSocket(const HostPort& a, const HostPort& b) {
+  const auto wildcard = [](const std::string& host) { return host == "0.0.0.0" || host == "::"; };
+  return a.port != 0 && a.port == b.port && (a.host == b.host || wildcard(a.host) || wildcard(b.host));
+}
+
 }  // namespace
 
 absl::StatusOr<v1::GatewayConfig> ParseConfigText(absl::string_view text) {
@@ -194,6 +201,9 @@ void ApplyOverrides(const ConfigOverrides& overrides, v1::GatewayConfig& config)
     config.add_listen_addresses(*overrides.listen);
   }
   if (overrides.admin_address.has_value()) config.set_admin_address(*overrides.admin_address);
+  if (overrides.health_listen_address.has_value()) {
+    config.set_health_listen_address(*overrides.health_listen_address);
+  }
   if (overrides.audit_log_path.has_value()) config.set_audit_log_path(*overrides.audit_log_path);
 }
 
@@ -285,6 +295,25 @@ absl::Status ValidateConfig(const v1::GatewayConfig& config, const ValidateOptio
   }
   if (!SplitHostPort(config.admin_address()).has_value()) {
     problems.Add("admin_address", absl::StrCat("\"", config.admin_address(), "\" is not HOST:PORT"));
+  }
+  if (!config.health_listen_address().empty()) {
+    const std::string& health = config.health_listen_address();
+    std::optional<HostPort> hp = SplitHostPort(health);
+    if (!hp.has_value()) {
+      problems.Add("health_listen_address", absl::StrCat("\"", health, "\" is not HOST:PORT"));
+    } else {
+      std::vector<std::string> others(config.listen_addresses().begin(), config.listen_addresses().end());
+      others.push_back(config.admin_address());
+      for (const std::string& other : others) {
+        std::optional<HostPort> taken = SplitHostPort(other);
+        if (taken.has_value() && SameSocket(*hp, *taken)) {
+          problems.Add("health_listen_address",
+                       absl::StrCat("\"", health, "\" is also used by \"", other,
+                                    "\" (the health listener needs its own port)"));
+          break;
+        }
+      }
+    }
   }
 
   const bool tls = config.has_tls();

@@ -22,6 +22,7 @@ absl::StatusOr<v1::GatewayConfig> LoadConfigFile(const std::string& path);
 struct ConfigOverrides {
   std::optional<std::string> listen;  // replaces listen_addresses
   std::optional<std::string> admin_address;
+  std::optional<std::string> health_listen_address;
   std::optional<std::string> audit_log_path;
 };
 void ApplyOverrides(const ConfigOverrides& overrides, v1::GatewayConfig& config);

@@ -203,5 +203,55 @@ TEST(ConfigTest, OverridesReplaceListenAndAdmin) {
   EXPECT_EQ(config.admin_address(), "127.0.0.1:0");
 }
 
+TEST(ConfigTest, HealthListenAddressIsOptionalAndAcceptedOnItsOwnPort) {
+  TempFiles files;
+  v1::GatewayConfig config = ValidConfig(files);
+  EXPECT_THAT(ValidateConfig(config, {}), IsOk());
+  // Plaintext on every interface is what kubelet needs, even while the API requires TLS.
+  config.set_health_listen_address("0.0.0.0:50052");
+  EXPECT_THAT(ValidateConfig(config, {}), IsOk());
+  config.set_health_listen_address("127.0.0.1:0");
+  EXPECT_THAT(ValidateConfig(config, {}), IsOk());
+}
+
+TEST(ConfigTest, MalformedHealthListenAddressIsRefusedNamingTheField) {
+  TempFiles files;
+  v1::GatewayConfig config = ValidConfig(files);
+  for (const char* bad : {"50052", "host:", ":50052", "h:99999", "[::1]50052"}) {
+    config.set_health_listen_address(bad);
+    EXPECT_THAT(ValidateConfig(config, {}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("health_listen_address"), HasSubstr("is not HOST:PORT"))))
+        << bad;
+  }
+}
+
+TEST(ConfigTest, HealthListenAddressSharingAnotherListenersPortIsRefused) {
+  TempFiles files;
+  v1::GatewayConfig config = ValidConfig(files);
+  config.clear_listen_addresses();
+  config.add_listen_addresses("127.0.0.1:50051");
+  config.set_admin_address("0.0.0.0:9464");
+  for (const char* taken : {"127.0.0.1:50051", "0.0.0.0:50051", "127.0.0.1:9464", "0.0.0.0:9464"}) {
+    config.set_health_listen_address(taken);
+    EXPECT_THAT(ValidateConfig(config, {}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("health_listen_address"), HasSubstr("its own port"))))
+        << taken;
+  }
+  // Same port on a different specific host is a different socket.
+  config.set_health_listen_address("127.0.0.2:50051");
+  EXPECT_THAT(ValidateConfig(config, {}), IsOk());
+}
+
+TEST(ConfigTest, HealthListenOverrideReplacesTheConfiguredAddress) {
+  v1::GatewayConfig config;
+  config.set_health_listen_address("0.0.0.0:50052");
+  ApplyOverrides({.health_listen_address = "127.0.0.1:0"}, config);
+  EXPECT_EQ(config.health_listen_address(), "127.0.0.1:0");
+  ApplyOverrides({}, config);
+  EXPECT_EQ(config.health_listen_address(), "127.0.0.1:0");
+}
+
 }  // namespace
 }  // namespace partner::config
