@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -332,6 +333,176 @@ TEST(GatewayProcessTest, RefusesPlaintextOnANonLoopbackAddress) {
   std::string err;
   EXPECT_EQ(gateway.Wait(&err), 2);
   EXPECT_THAT(err, HasSubstr("tls: required when a listen address is not loopback"));
+}
+
+// The status of a unary call with an empty request to `method`. A streaming method answers an
+// empty request too (reflection replies with an error message and OK), so OK means "served here".
+grpc::StatusCode CallStatus(const std::string& target, const std::string& method,
+                            std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials()) {
+  grpc::GenericStub stub(grpc::CreateChannel(target, credentials));
+  grpc::CompletionQueue cq;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Slice empty("", 0);
+  grpc::ByteBuffer request(&empty, 1);
+  auto call = stub.PrepareUnaryCall(&context, method, request, &cq);
+  call->StartCall();
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  call->Finish(&response, &status, reinterpret_cast<void*>(1));
+  void* tag;
+  bool ok;
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return status.error_code();
+}
+
+std::string HealthTarget(const std::string& line) {
+  std::smatch m;
+  static const std::regex kLine(R"(^partner-gateway: health on (\S+):(\d+) \(grpc\.health\.v1, plaintext\)$)");
+  return std::regex_match(line, m, kLine) && m[2].str() != "0" ? absl::StrCat(m[1].str(), ":", m[2].str()) : "";
+}
+
+constexpr char kReflection[] = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+
+TEST(GatewayProcessTest, HealthListenerAnswersInPlaintextWhileTheApiIsTlsAndServesNothingElse) {
+  TempDir dir;
+  testing::TestPki pki = testing::MakeTestPki();
+  const std::string tls = absl::StrCat("tls { cert_file: \"", dir.Write("server.crt", pki.server.cert_pem),
+                                       "\" key_file: \"", dir.Write("server.key", pki.server.key_pem), "\" }\n");
+  const std::string config = dir.Write(
+      "c.textproto", absl::StrCat(ValidConfig(dir), tls, "health_listen_address: \"127.0.0.1:0\"\n"));
+  Gateway gateway({"--config", config});
+  const Listening listening = ParseFirstLine(gateway.FirstLine());
+  ASSERT_GT(listening.port, 0);
+  ASSERT_GT(AdminPort(gateway.ReadStdoutLine()), 0);
+  const std::string health_line = gateway.ReadStdoutLine();
+  const std::string health = HealthTarget(health_line);
+  ASSERT_FALSE(health.empty()) << health_line;
+
+  EXPECT_EQ(HealthStatus(health), 1);
+  EXPECT_EQ(HealthStatus(listening.target), -1) << "the API listener stays TLS";
+  grpc::SslCredentialsOptions trust;
+  trust.pem_root_certs = pki.ca_pem;
+  EXPECT_EQ(HealthStatus(listening.target, grpc::SslCredentials(trust)), 1);
+  // Reflection and the API are on the TLS listener, and only there.
+  EXPECT_EQ(CallStatus(listening.target, kReflection, grpc::SslCredentials(trust)), grpc::StatusCode::OK);
+  EXPECT_EQ(CallStatus(health, kReflection), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(CallStatus(health, "/partner.v1.CustomerService/ListCustomers"), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(CallStatus(health, "/partner.v1.AccessService/AssignRoles"), grpc::StatusCode::UNIMPLEMENTED);
+
+  gateway.Signal(SIGTERM);
+  std::string err;
+  EXPECT_EQ(gateway.Wait(&err), 0);
+}
+
+TEST(GatewayProcessTest, FlagOverridesTheHealthListenAddress) {
+  TempDir dir;
+  const std::string config = dir.Write(
+      "c.textproto", absl::StrCat(ValidConfig(dir), "health_listen_address: \"not-an-address\"\n"));
+  Gateway gateway({"--config", config, "--health_listen", "127.0.0.1:0"});
+  ASSERT_GT(ParseFirstLine(gateway.FirstLine()).port, 0);
+  ASSERT_GT(AdminPort(gateway.ReadStdoutLine()), 0);
+  const std::string health = HealthTarget(gateway.ReadStdoutLine());
+  ASSERT_FALSE(health.empty());
+  EXPECT_EQ(HealthStatus(health), 1);
+  gateway.Signal(SIGTERM);
+  std::string err;
+  EXPECT_EQ(gateway.Wait(&err), 0);
+}
+
+TEST(GatewayProcessTest, RefusesABadHealthListenAddressNamingTheField) {
+  TempDir dir;
+  const std::string config = dir.Write(
+      "c.textproto", absl::StrCat(ValidConfig(dir), "health_listen_address: \"50052\"\n"));
+  Gateway gateway({"--config", config});
+  std::string err;
+  EXPECT_EQ(gateway.Wait(&err), 2);
+  EXPECT_THAT(err, HasSubstr("health_listen_address: \"50052\" is not HOST:PORT"));
+}
+
+TEST(GatewayProcessTest, RefusesAHealthListenAddressOnTheAdminPort) {
+  TempDir dir;
+  const std::string config = dir.Write("c.textproto", ValidConfig(dir));
+  Gateway gateway({"--config", config, "--admin_listen", "127.0.0.1:19464", "--health_listen", "0.0.0.0:19464"});
+  std::string err;
+  EXPECT_EQ(gateway.Wait(&err), 2);
+  EXPECT_THAT(err, HasSubstr("health_listen_address: \"0.0.0.0:19464\" is also used by \"127.0.0.1:19464\""));
+}
+
+// A loopback TCP port that completes connections (the kernel's backlog) but never answers: an
+// upstream that keeps the gateway's RPCs in flight.
+class SilentUpstream {
+ public:
+  SilentUpstream() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+    EXPECT_EQ(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentUpstream() { ::close(fd_); }
+  int port() const { return port_; }
+  // True once the gateway has connected (a connection waits in the backlog).
+  bool WaitForConnection(int timeout_ms) {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, timeout_ms) == 1;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+TEST(GatewayProcessTest, HealthListenerGoesNotServingWhileTheApiDrains) {
+  TempDir dir;
+  testing::TestPki pki = testing::MakeTestPki();
+  SilentUpstream upstream;
+  const std::string url = absl::StrCat("https://127.0.0.1:", upstream.port());
+  const std::string config = dir.Write(
+      "c.textproto",
+      absl::StrCat(ValidConfig(dir), "health_listen_address: \"127.0.0.1:0\"\n", "drain_grace_seconds: 4\n",
+                   "callers { allow_unauthenticated: true }\n", "upstreams { authority_url: \"", url,
+                   "\" partner_center_url: \"", url, "\" arm_url: \"", url, "\" graph_url: \"", url,
+                   "\" ca_bundle_file: \"", dir.Write("ca.crt", pki.ca_pem), "\" }\n"));
+  Gateway gateway({"--config", config});
+  const Listening listening = ParseFirstLine(gateway.FirstLine());
+  ASSERT_GT(listening.port, 0);
+  ASSERT_GT(AdminPort(gateway.ReadStdoutLine()), 0);
+  const std::string health = HealthTarget(gateway.ReadStdoutLine());
+  ASSERT_FALSE(health.empty());
+  ASSERT_EQ(HealthStatus(health), 1);
+
+  grpc::Status in_flight;
+  std::thread caller([&] {
+    auto stub = v1::CustomerService::NewStub(grpc::CreateChannel(listening.target, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    v1::ListCustomersResponse response;
+    in_flight = stub->ListCustomers(&context, v1::ListCustomersRequest(), &response);
+  });
+  ASSERT_TRUE(upstream.WaitForConnection(10000)) << "the RPC never reached the upstream";
+  gateway.Signal(SIGTERM);
+  // The API drains for up to 4 s around the RPC that waits on the silent upstream; meanwhile the
+  // health listener still answers, NOT_SERVING (2), so kubelet marks the pod unready.
+  int status = 1;
+  for (int i = 0; i < 30 && status == 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    status = HealthStatus(health);
+  }
+  EXPECT_EQ(status, 2);
+  caller.join();
+  EXPECT_FALSE(in_flight.ok()) << "cancelled at the end of the drain";
+  std::string err;
+  EXPECT_EQ(gateway.Wait(&err), 0);
+  EXPECT_THAT(err, HasSubstr("SIGTERM received, draining for up to 4s"));
+  EXPECT_EQ(HealthStatus(health), -1) << "the health listener closes after the drain";
 }
 
 }  // namespace
