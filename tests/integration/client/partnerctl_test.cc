@@ -193,6 +193,40 @@ TEST_F(PartnerctlTest, EveryReadSubcommandInJson) {
   EXPECT_TRUE(names.contains("Reader"));
 }
 
+TEST_F(PartnerctlTest, EveryOtherCommandInTables) {
+  ASSERT_NO_FATAL_FAILURE(FindCustomerAndSubscription());
+  Json subscriptions = CtlJson({"subscriptions", "list", "--customer", customer_});
+  ASSERT_GE(subscriptions["subscriptions"].size(), 1u);
+  const std::string sub = subscriptions["subscriptions"][0]["subscriptionId"].get<std::string>();
+  struct Case {
+    std::vector<std::string> args;
+    std::string first_line_prefix;
+    std::string contains;
+  };
+  const std::vector<Case> cases = {
+      {{"customers", "get", customer_}, "FIELD  ", kCompany},
+      {{"subscriptions", "list", "--customer", customer_}, "SUBSCRIPTION ID  ", sub},
+      {{"subscriptions", "get", "--customer", customer_, sub}, "FIELD  ", sub},
+      {{"roles", "definitions", "--customer", customer_, "--subscription", subscription_},
+       "ROLE  ",
+       "acdd72a7-3385-48ef-bd42-f606fba81ae7"},
+      {{"users", "create", "--customer", customer_, "--upn",
+        "ola.berg@fabrikamtoys.onmicrosoft.com", "--display-name", "Ola Berg"},
+       "FIELD  ",
+       "one-time password"},
+      {{"roles", "assign", "--customer", customer_, "--subscription", subscription_, "--user",
+        Upns(1)[0], "--role", "Reader", "--dry-run"},
+       "FIELD  ",
+       "dry run: would assign"},
+  };
+  for (const Case& c : cases) {
+    CommandResult r = Ctl(c.args);
+    EXPECT_EQ(r.exit_code, 0) << ::testing::PrintToString(c.args) << r.err;
+    EXPECT_THAT(r.out, StartsWith(c.first_line_prefix)) << r.out;
+    EXPECT_THAT(r.out, HasSubstr(c.contains)) << r.out;
+  }
+}
+
 TEST_F(PartnerctlTest, UsersCreateThenListed) {
   ASSERT_NO_FATAL_FAILURE(FindCustomerAndSubscription());
   const std::string upn = "nia.okafor@fabrikamtoys.onmicrosoft.com";
