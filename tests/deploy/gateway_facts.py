@@ -84,9 +84,10 @@ class SandboxGateway:
         self._probe = probe
         env = dict(os.environ, TMPDIR=work)
         self._process = subprocess.Popen(
-            [gateway, "--sandbox", "--listen", "127.0.0.1:0", "--admin_listen", "127.0.0.1:0"],
+            [gateway, "--sandbox", "--listen", "127.0.0.1:0", "--admin_listen", "127.0.0.1:0",
+             "--health_listen", "127.0.0.1:0"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-        self.grpc_port = self.admin_port = None
+        self.grpc_port = self.admin_port = self.health_port = None
         # A gateway that never prints its ports is killed, which ends the read loop.
         watchdog = threading.Timer(30, self._process.kill)
         watchdog.start()
@@ -95,18 +96,34 @@ class SandboxGateway:
                 self.grpc_port = int(m.group(1))
             elif m := re.match(r"partner-gateway: admin http on [\d.]+:(\d+)", line):
                 self.admin_port = int(m.group(1))
-            if self.grpc_port is not None and self.admin_port is not None:
+            elif m := re.match(r"partner-gateway: health on [\d.]+:(\d+) \(grpc\.health\.v1", line):
+                self.health_port = int(m.group(1))
+            if None not in (self.grpc_port, self.admin_port, self.health_port):
                 break
         watchdog.cancel()
-        if self.grpc_port is None or self.admin_port is None:
+        if None in (self.grpc_port, self.admin_port, self.health_port):
             self.stop()
             raise RuntimeError("partner-gateway --sandbox did not report its ports")
 
-    def health(self, service):
-        """The probe's exit code for grpc.health.v1 Check(service): 0 means SERVING."""
-        return subprocess.run([self._probe, f"--target=127.0.0.1:{self.grpc_port}",
+    def health(self, service, health_listener=False):
+        """The probe's exit code for grpc.health.v1 Check(service) on the API listener or the
+        health-only listener (health_listen_address): 0 means SERVING."""
+        port = self.health_port if health_listener else self.grpc_port
+        return subprocess.run([self._probe, f"--target=127.0.0.1:{port}",
                                f"--service={service}", "--timeout=5s"],
                               capture_output=True, timeout=30).returncode
+
+    def call_status(self, method, health_listener=False):
+        """The gRPC status code name of an empty-request call to `method`, without TLS."""
+        import grpc
+        port = self.health_port if health_listener else self.grpc_port
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = channel.unary_unary(method)
+            try:
+                call(b"", timeout=5)
+            except grpc.RpcError as e:
+                return e.code().name
+            return "OK"
 
     def admin_status(self, path):
         try:
@@ -140,13 +157,14 @@ def self_signed_pem(openssl, work):
     return cert, key
 
 
-def start_with_config(gateway, config_path, listen_host, admin_host):
+def start_with_config(gateway, config_path, listen_host, admin_host, health_host=None):
     """Starts partner-gateway --config on free ports of the configured hosts (whether a host is
     loopback matters to the gateway's checks) and stops it once it listens.
     Returns None when it started, else why not (its exit code and stderr)."""
     process = subprocess.Popen(
         [gateway, f"--config={config_path}", f"--listen={listen_host}:0",
-         f"--admin_listen={admin_host}:0"],
+         f"--admin_listen={admin_host}:0"] +
+        ([f"--health_listen={health_host}:0"] if health_host else []),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watchdog = threading.Timer(30, process.kill)
     watchdog.start()

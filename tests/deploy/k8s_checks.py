@@ -78,6 +78,7 @@ class Overlay:
         if self.deployment and not self.container:
             self.fail(f"Deployment {GATEWAY} has no container {GATEWAY}")
         self.config = self.config_text = self.config_map = None
+        self.flags = {}
 
     def fail(self, message):
         self._failures.append(f"{self.name}: {message}")
@@ -118,6 +119,7 @@ def load_config(ov):
             ov.fail(f"--{m.group(1)} is not a partner-gateway flag (its --helpfull: "
                     f"{sorted(ov.facts.flags)})")
         flags[m.group(1)] = m.group(2)
+    ov.flags = flags
     config_path = flags.get("config")
     if not config_path:
         ov.fail("the gateway is not started with --config")
@@ -220,9 +222,10 @@ def check_security(ov):
                 ov.fail(f"resources.{section}.{resource} missing")
 
 
-def check_probes(ov, config, gateway, grpc_port, admin_port, loopback, mesh):
+def check_probes(ov, config, gateway, grpc_port, admin_port, health_port, loopback, mesh):
     """Each probe reaches a port the gateway listens on, asks something the running binary answers
-    healthy, and is one kubelet can actually perform against this listener."""
+    healthy, and is one kubelet can actually perform against this listener. Outside a mesh the API
+    listener is TLS, so every probe is native gRPC on the plaintext health-only listener."""
     probes = {kind: ov.container.get(kind)
               for kind in ("startupProbe", "livenessProbe", "readinessProbe")}
     for required in ("livenessProbe", "readinessProbe"):
@@ -233,18 +236,22 @@ def check_probes(ov, config, gateway, grpc_port, admin_port, loopback, mesh):
         if not probe:
             continue
         if "grpc" in probe:
-            if probe["grpc"].get("port") != grpc_port:
-                ov.fail(f"{kind}: gRPC probe on port {probe['grpc'].get('port')}, gateway "
-                        f"listens on {grpc_port}")
-            if tls:
-                ov.fail(f"{kind}: kubelet's gRPC probe has no TLS, the listener is TLS")
-            if loopback and not mesh.get("probes_to_localhost"):
+            port = probe["grpc"].get("port")
+            on_health = health_port is not None and port == health_port
+            if port != grpc_port and not on_health:
+                ov.fail(f"{kind}: gRPC probe on port {port}, gateway listens on {grpc_port}"
+                        f"{f' and health-only on {health_port}' if health_port else ''}")
+                continue
+            if tls and not on_health:
+                ov.fail(f"{kind}: kubelet's gRPC probe has no TLS, the listener is TLS (probe "
+                        "the health_listen_address listener instead)")
+            if loopback and not on_health and not mesh.get("probes_to_localhost"):
                 ov.fail(f"{kind}: gRPC probe to a loopback-only listener, with no istio-agent "
                         "rewriting it to 127.0.0.1")
             service = probe["grpc"].get("service", "")
-            if gateway.health(service) != 0:
+            if gateway.health(service, health_listener=on_health) != 0:
                 ov.fail(f"{kind}: partner-gateway does not answer SERVING for health service "
-                        f"{service!r}")
+                        f"{service!r} on its {'health-only' if on_health else 'API'} listener")
         elif "httpGet" in probe:
             port = container_port(ov.container, probe["httpGet"].get("port"))
             if port != admin_port:
@@ -254,11 +261,48 @@ def check_probes(ov, config, gateway, grpc_port, admin_port, loopback, mesh):
                 ov.fail(f"{kind}: partner-gateway's admin listener does not answer 200 on {path}")
         else:
             ov.fail(f"{kind}: neither a gRPC nor an admin HTTP probe")
+    # Readiness must turn false when draining starts: the admin /readyz and the health-only
+    # listener's grpc.health.v1 both do (the API listener stops accepting instead).
     readiness = probes["readinessProbe"] or {}
-    if readiness.get("httpGet", {}).get("path") != "/readyz":
-        ov.fail("readinessProbe is not the admin /readyz (which turns false when draining starts)")
+    ready_on_health = health_port is not None and readiness.get("grpc", {}).get("port") == health_port
+    if readiness.get("httpGet", {}).get("path") != "/readyz" and not ready_on_health:
+        ov.fail("readinessProbe is neither the admin /readyz nor grpc.health.v1 on the health-only "
+                "listener (both turn not-serving when draining starts)")
     if not tls and "grpc" not in (probes["livenessProbe"] or {}):
         ov.fail("plaintext listener but livenessProbe is not the native grpc.health.v1 probe")
+    if not mesh:
+        # Issue 9: native gRPC liveness and readiness probes on grpc.health.v1.
+        for kind, probe in probes.items():
+            if (probe or {}).get("grpc", {}).get("port") != health_port or health_port is None:
+                ov.fail(f"{kind}: outside a mesh, want kubelet's native gRPC probe on the "
+                        "health-only listener (health_listen_address, port grpc-health)")
+        if gateway.admin_status("/readyz") != 200:
+            ov.fail("the admin listener does not answer 200 on /readyz")
+
+
+def check_health_listener(ov, health, gateway, mesh):
+    """health_listen_address is plaintext and unauthenticated: it serves grpc.health.v1 only, is
+    reachable by kubelet (the pod IP), is declared as the container port grpc-health and is
+    exposed by no Service or NetworkPolicy (both are checked against the grpc and admin ports)."""
+    ports = {p["name"]: p["containerPort"] for p in ov.container.get("ports", [])}
+    if not health:
+        if not mesh:
+            ov.fail("no health_listen_address: kubelet's gRPC probes cannot reach the TLS listener")
+        if "grpc-health" in ports:
+            ov.fail("container port grpc-health declared, but no health_listen_address")
+        return None
+    host, port = host_port(health)
+    if ports.get("grpc-health") != port:
+        ov.fail(f"container port grpc-health is {ports.get('grpc-health')}, health_listen_address "
+                f"{health}")
+    if is_loopback(host) and not mesh.get("probes_to_localhost"):
+        ov.fail(f"health_listen_address {health} is loopback: kubelet probes the pod IP")
+    for method in ("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                   *sorted(ov.facts.methods)):
+        code = gateway.call_status(method, health_listener=True)
+        if code != "UNIMPLEMENTED":
+            ov.fail(f"the health-only listener answers {method} with {code}, want UNIMPLEMENTED")
+    return port
 
 
 def check_termination(ov, config, mesh):
@@ -420,17 +464,19 @@ def check_overlay(failures, name, objects, facts, gateway):
     if ports.get("grpc") != grpc_port or ports.get("http-admin") != admin_port:
         ov.fail(f"container ports {ports}: the config listens on grpc {grpc_port}, admin {admin_port}")
     mesh = mesh_checks.check(ov, config, listen)
+    health = ov.flags.get("health_listen") or config.health_listen_address
+    health_port = check_health_listener(ov, health, gateway, mesh)
     check_config_files(ov, config)
-    check_starts(ov, listen, admin)
+    check_starts(ov, listen, admin, health)
     check_security(ov)
-    check_probes(ov, config, gateway, grpc_port, admin_port, loopback, mesh)
+    check_probes(ov, config, gateway, grpc_port, admin_port, health_port, loopback, mesh)
     check_termination(ov, config, mesh)
     check_service(ov, grpc_port, admin_port)
     check_network_policy(ov, grpc_port, admin_port, mesh)
     check_throttling_share(ov, config, check_scaling(ov))
 
 
-def check_starts(ov, listen, admin):
+def check_starts(ov, listen, admin, health):
     """The configuration is one the gateway accepts and starts with: every path under the pod's
     mounts is moved to a directory of the test, holding the rendered Secret's bytes where the
     overlay renders the Secret, and stand-ins (a self-signed certificate and key, 32 random
@@ -465,6 +511,7 @@ def check_starts(ov, listen, admin):
     with open(config_path, "w", encoding="utf-8") as f:
         f.write(text)
     why = gateway_facts.start_with_config(ov.facts.gateway, config_path,
-                                          host_port(listen)[0], host_port(admin)[0])
+                                          host_port(listen)[0], host_port(admin)[0],
+                                          host_port(health)[0] if health else None)
     if why:
         ov.fail(f"partner-gateway refuses the overlay's configuration: {why}")
