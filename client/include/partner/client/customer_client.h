@@ -4,6 +4,7 @@
 #define PARTNER_CLIENT_CUSTOMER_CLIENT_H_
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"

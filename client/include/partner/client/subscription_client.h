@@ -4,6 +4,7 @@
 #define PARTNER_CLIENT_SUBSCRIPTION_CLIENT_H_
 
 #include <memory>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "partner/client/client_options.h"
