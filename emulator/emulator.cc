@@ -502,6 +502,8 @@ Emulator::Impl::~Impl() {
     event_free(reply->timer);
     delete reply;
   }
+  // evhttp_free below closes the open connections, whose close callback walks delayed_.
+  delayed_.clear();
   if (http_ != nullptr) evhttp_free(http_);
   if (base_ != nullptr) event_base_free(base_);
   if (ssl_ctx_ != nullptr) SSL_CTX_free(ssl_ctx_);
