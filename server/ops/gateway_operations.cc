@@ -765,18 +765,21 @@ class GatewayOperations final : public Operations {
                                                                         std::string scope, std::string id,
                                                                         std::string principal_id,
                                                                         std::string role_definition_id) {
+    auto matches = [&](const arm::RoleAssignment& a) {
+      return absl::EqualsIgnoreCase(a.scope, scope) &&
+             absl::EqualsIgnoreCase(LastSegment(a.role_definition_id), LastSegment(role_definition_id)) &&
+             absl::EqualsIgnoreCase(a.principal_id, principal_id);
+    };
+    // Whatever sits under our name counts only if it is this very assignment: anyone can create
+    // an assignment under any name, and an Owner one must never pass for a Reader one.
     absl::StatusOr<arm::RoleAssignment> ours = co_await arm_.GetRoleAssignment(ctx, tenant, id);
-    if (ours.ok()) co_return std::optional<arm::RoleAssignment>(*std::move(ours));
-    if (ours.status().code() != absl::StatusCode::kNotFound) co_return ours.status();
+    if (ours.ok() && matches(*ours)) co_return std::optional<arm::RoleAssignment>(*std::move(ours));
+    if (!ours.ok() && ours.status().code() != absl::StatusCode::kNotFound) co_return ours.status();
     absl::StatusOr<std::vector<arm::RoleAssignment>> list =
         co_await arm_.ListRoleAssignments(ctx, tenant, scope, principal_id);
     if (!list.ok()) co_return list.status();
     for (arm::RoleAssignment& a : *list) {
-      if (absl::EqualsIgnoreCase(a.scope, scope) &&
-          absl::EqualsIgnoreCase(LastSegment(a.role_definition_id), LastSegment(role_definition_id)) &&
-          absl::EqualsIgnoreCase(a.principal_id, principal_id)) {
-        co_return std::optional<arm::RoleAssignment>(std::move(a));
-      }
+      if (matches(a)) co_return std::optional<arm::RoleAssignment>(std::move(a));
     }
     co_return std::optional<arm::RoleAssignment>();
   }
