@@ -92,11 +92,14 @@ std::string NewUserBody(const ops::graph::NewUser& user) {
 }
 
 // Graph does not echo passwords, but an error message is caller-visible: make sure.
+// The status without the new user's password anywhere: redacted from the message, and any detail
+// payload that holds it (an upstream error code or message echoing the request) dropped whole,
+// since a payload is structured and cannot be edited in place.
 absl::Status WithoutSecret(absl::Status status, absl::string_view secret) {
-  if (secret.empty() || !absl::StrContains(status.message(), secret)) return status;
+  if (secret.empty()) return status;
   absl::Status redacted(status.code(), absl::StrReplaceAll(status.message(), {{secret, "[redacted]"}}));
-  status.ForEachPayload([&redacted](absl::string_view type_url, const absl::Cord& payload) {
-    redacted.SetPayload(type_url, payload);
+  status.ForEachPayload([&redacted, secret](absl::string_view type_url, const absl::Cord& payload) {
+    if (!absl::StrContains(std::string(payload), secret)) redacted.SetPayload(type_url, payload);
   });
   return redacted;
 }
