@@ -5,6 +5,9 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "server/ops/error_reason.h"
@@ -45,7 +48,11 @@ std::string PageTokenCodec::Encode(absl::string_view binding, absl::string_view 
 absl::StatusOr<std::string> PageTokenCodec::Decode(absl::string_view binding,
                                                    absl::string_view token) const {
   std::string raw;
-  if (!absl::WebSafeBase64Unescape(token, &raw) || raw.size() < 1 + kMacSize) {
+  // absl's decoder skips whitespace; a token is exactly what Encode produced, nothing more.
+  const bool alphabet_only = std::all_of(token.begin(), token.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '=';
+  });
+  if (!alphabet_only || !absl::WebSafeBase64Unescape(token, &raw) || raw.size() < 1 + kMacSize) {
     return BadToken("is malformed");
   }
   if (raw[0] != kVersion) return BadToken("has an unknown version");
