@@ -159,7 +159,7 @@ void TokenProvider::GetToken(std::string tenant, std::string scope, absl::Time d
   {
     absl::MutexLock lock(&mu_);
     Entry& entry = entries_[key];
-    if (entry.token.has_value() && now < entry.token->expires_at - options_.expiry_skew) {
+    if (entry.token.has_value() && now < entry.token->usable_until) {
       cached = entry.token->access_token;
       ++stats_.cache_hits;
       if (now >= entry.token->refresh_at && !entry.fetching) {
@@ -305,7 +305,8 @@ absl::StatusOr<TokenProvider::Token> TokenProvider::ParseResponse(
     const absl::Time now = Now();
     const absl::Duration lifetime = absl::Seconds(*expires_in);
     const absl::Duration margin = std::min(std::max(options_.refresh_margin, lifetime / 10), lifetime / 2);
-    return Token{access_token, now + lifetime, now + lifetime - margin};
+    return Token{access_token, now + lifetime, now + lifetime - margin,
+                 now + lifetime - std::min(options_.expiry_skew, lifetime / 4)};
   }
 
   const std::string description = StringField(body, "error_description");
@@ -337,6 +338,9 @@ absl::StatusOr<TokenProvider::Token> TokenProvider::ParseResponse(
                                                (first_line.empty() ? "" : ": "), first_line));
     }
   }
+  // A token request the endpoint refused is the gateway's own credential or registration at fault,
+  // never the caller's: say so in the reason callers see.
+  if (error.code() == absl::StatusCode::kInternal) error = ops::WithReason(std::move(error), v1::ERROR_REASON_GATEWAY_CREDENTIAL);
   std::map<std::string, std::string> details;
   if (!aadsts.empty()) details.emplace("upstreamCode", aadsts);
   if (const std::string trace_id = StringField(body, "trace_id"); !trace_id.empty()) {

@@ -49,7 +49,7 @@ struct TokenProviderOptions {
   // for long-lived ones, and never so early that a short-lived token is refreshed on every call.
   absl::Duration refresh_margin = absl::Minutes(5);
   // A token this close to expiry is not handed out at all: it could expire on the way to the
-  // upstream or on a skewed upstream clock.
+  // upstream or on a skewed upstream clock. At most a quarter of a token's lifetime.
   absl::Duration expiry_skew = absl::Seconds(30);
   // A token request is shared by callers with different deadlines, so it runs on its own timeout
   // rather than on any one caller's deadline.
@@ -85,6 +85,9 @@ class TokenProvider : public http::TokenSource, public std::enable_shared_from_t
     std::string access_token;
     absl::Time expires_at;
     absl::Time refresh_at;
+    // Handed out until then: expires_at less the expiry skew, which for short-lived tokens is
+    // capped at a quarter of their life (else a 5 s token would never be reused).
+    absl::Time usable_until;
   };
   struct Entry {
     std::optional<Token> token;

@@ -241,6 +241,21 @@ TEST_F(TokenProviderTest, RefreshAheadServesTheCachedTokenAndRefreshesOnceInTheB
   EXPECT_EQ(stats.refreshes_ahead, 1);
 }
 
+TEST_F(TokenProviderTest, AShortLivedTokenIsReusedAndRefreshedAheadOfItsExpiry) {
+  std::shared_ptr<TokenProvider> provider = MakeProvider();
+  endpoint_->Script(testing::TokenResponse("first", 5));
+  EXPECT_THAT(Get(*provider), HoldsToken("first"));
+  clock_->Advance(absl::Seconds(2));
+  EXPECT_THAT(Get(*provider), HoldsToken("first")) << "a 5 s token is reused, not fetched per call";
+  EXPECT_EQ(endpoint_->requests().size(), 1u);
+  clock_->Advance(absl::Seconds(1));
+  endpoint_->Hold();
+  EXPECT_THAT(Get(*provider), HoldsToken("first")) << "still usable while its refresh runs";
+  endpoint_->Release(testing::TokenResponse("second", 5));
+  EXPECT_THAT(Get(*provider), HoldsToken("second"));
+  EXPECT_EQ(provider->stats().refreshes_ahead, 1);
+}
+
 TEST_F(TokenProviderTest, FailedRefreshAheadKeepsTheValidToken) {
   std::shared_ptr<TokenProvider> provider = MakeProvider();
   endpoint_->Script(testing::TokenResponse("first", 3600));
