@@ -75,6 +75,7 @@ absl::StatusOr<std::unique_ptr<UpstreamStack>> UpstreamStack::Build(const config
   transport_options.ca_bundle_file = config.upstreams().ca_bundle_file();
   transport_options.allow_plain_http = config.allow_plain_http();
   transport_options.max_concurrent_transfers = config.limits().max_concurrent_upstream_requests();
+  transport_options.attempt_timeout = absl::Seconds(config.upstreams().request_timeout_seconds());
   absl::StatusOr<std::unique_ptr<http::CurlTransport>> transport = http::CurlTransport::Create(transport_options);
   if (!transport.ok()) return transport.status();
   stack->transport_ = std::move(*transport);

@@ -49,6 +49,8 @@ class CurlTransport::Loop {
     event* queue_deadline = nullptr;
     HttpResponse response;
     bool too_large = false;
+    // The attempt timeout, not the caller's deadline, bounds this transfer.
+    bool attempt_bounded = false;
     char error[CURL_ERROR_SIZE] = {};
     Loop* loop = nullptr;
   };
@@ -341,8 +343,11 @@ absl::Status CurlTransport::Loop::Start(Transfer& transfer) {
   }
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
-  if (request.deadline != absl::InfiniteFuture()) {
-    const std::int64_t remaining_ms = absl::ToInt64Milliseconds(absl::Ceil(request.deadline - now, absl::Milliseconds(1)));
+  const absl::Time attempt_end = now + options_.attempt_timeout;
+  const absl::Time transfer_end = std::min(request.deadline, attempt_end);
+  transfer.attempt_bounded = attempt_end < request.deadline;
+  if (transfer_end != absl::InfiniteFuture()) {
+    const std::int64_t remaining_ms = absl::ToInt64Milliseconds(absl::Ceil(transfer_end - now, absl::Milliseconds(1)));
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<std::int64_t>(remaining_ms, 1)));
   }
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_response_bytes));
@@ -414,11 +419,18 @@ absl::Status CurlTransport::Loop::ErrorStatus(const Transfer& transfer, CURLcode
   // Only the host is named: the query string and headers may carry identifiers or secrets.
   const UrlParts url = SplitUrl(transfer.request.url);
   if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
-    return absl::ResourceExhaustedError(absl::StrCat("upstream response larger than ",
-                                                     transfer.request.max_response_bytes,
-                                                     " bytes from ", url.host));
+    // The upstream misbehaved; asking again would fetch the same oversized body.
+    return absl::InternalError(absl::StrCat("upstream response larger than ", transfer.request.max_response_bytes,
+                                            " bytes from ", url.host));
   }
   const absl::string_view text = transfer.error[0] != '\0' ? transfer.error : curl_easy_strerror(code);
+  if (code == CURLE_OPERATION_TIMEDOUT && transfer.attempt_bounded) {
+    long request_bytes = 0;
+    curl_easy_getinfo(transfer.easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+    absl::Status slow = absl::UnavailableError(absl::StrCat("no complete answer from ", url.host, " within ",
+                                                            absl::FormatDuration(options_.attempt_timeout), ": ", text));
+    return request_bytes == 0 ? MarkNothingSent(std::move(slow)) : slow;
+  }
   if (code == CURLE_OPERATION_TIMEDOUT) {
     // The transfer timeout is the caller's deadline; firing well before it means the connect
     // timeout did, and then no byte of the request was sent.

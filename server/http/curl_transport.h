@@ -28,6 +28,10 @@ struct CurlTransportOptions {
   // honouring their deadline and cancellation.
   int max_concurrent_transfers = 512;
   absl::Duration connect_timeout = absl::Seconds(10);
+  // Longest one attempt may take, however far the caller's deadline: an upstream that trickles
+  // its answer fails this attempt with UNAVAILABLE (and retry decides) instead of holding the call
+  // until its deadline.
+  absl::Duration attempt_timeout = absl::InfiniteDuration();
 };
 
 class CurlTransport final : public HttpClient {

@@ -185,6 +185,21 @@ TEST(CurlTransportTest, DeadlineEndsTheTransfer) {
   EXPECT_LT(elapsed, absl::Seconds(2));
 }
 
+TEST(CurlTransportTest, AnAttemptThatOutlastsTheAttemptTimeoutIsUnavailableLongBeforeTheDeadline) {
+  LoopbackServer server;
+  CurlTransportOptions options = PlainHttp();
+  options.attempt_timeout = absl::Milliseconds(300);
+  auto transport = MakeTransport(options);
+  HttpRequest request = Request("POST", server.Url("/hang"), "sent");
+  request.idempotent = false;
+  request.deadline = absl::Now() + absl::Seconds(30);
+  const absl::Time start = absl::Now();
+  const absl::StatusOr<HttpResponse> response = SendAndWait(*transport, std::move(request));
+  EXPECT_THAT(response.status(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("no complete answer from 127.0.0.1")));
+  EXPECT_FALSE(NothingSent(response.status())) << "the request reached the upstream, so it must not be resent blindly";
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
 TEST(CurlTransportTest, PassedDeadlineSendsNothing) {
   LoopbackServer server;
   auto transport = MakeTransport(PlainHttp());
@@ -228,7 +243,7 @@ TEST(CurlTransportTest, BodyLargerThanTheLimitIsRefused) {
     HttpRequest over_limit = Request("GET", server.Url(path));
     over_limit.max_response_bytes = 1000;
     EXPECT_THAT(SendAndWait(*transport, std::move(over_limit)).status(),
-                StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("larger than 1000 bytes")))
+                StatusIs(absl::StatusCode::kInternal, HasSubstr("larger than 1000 bytes")))
         << path;
   }
   HttpRequest chunked = Request("GET", server.Url("/chunked/3000"));
