@@ -105,6 +105,24 @@ absl::StatusOr<std::string> WritePrivateFile(const std::string& dir, const std::
   return path;
 }
 
+// Three partnerctl commands that work against this sandbox's seeded data.
+void PrintSandboxTour(partner::emulator::Emulator& emulator, const std::string& target) {
+  const std::vector<partner::emulator::Customer> customers = emulator.services().customers();
+  for (const partner::emulator::Customer& customer : customers) {
+    if (!customer.app_consented || customer.users.empty() || customer.subscriptions.empty() ||
+        customer.subscriptions.front().azure_subscriptions.empty()) {
+      continue;
+    }
+    const std::string partnerctl = absl::StrCat("partnerctl --target ", target);
+    std::printf("partner-gateway: try:\n  %s customers list --page-size 5\n  %s subscriptions azure --customer %s\n"
+                "  %s roles assign --customer %s --subscription %s --user %s --role Reader\n",
+                partnerctl.c_str(), partnerctl.c_str(), customer.id.c_str(), partnerctl.c_str(), customer.id.c_str(),
+                customer.subscriptions.front().azure_subscriptions.front().c_str(),
+                customer.users.front().user_principal_name.c_str());
+    return;
+  }
+}
+
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(const GatewayConfig& config) {
   if (!config.has_tls()) return grpc::InsecureServerCredentials();
   absl::StatusOr<std::string> cert = partner::config::ReadFileToString(config.tls().cert_file());
@@ -320,6 +338,7 @@ int main(int argc, char** argv) {
   if (sandbox) {
     std::printf("partner-gateway: SANDBOX: plaintext on loopback, every caller admitted; no real "
                 "Microsoft service is called\n");
+    PrintSandboxTour(*emulator, absl::StrCat(host, ":", ports[0]));
   }
   std::fflush(stdout);
 
