@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs and builds (deploy/setup.sh), lints the API with buf, runs every
-# ctest suite, then the unit and integration suites again under ASan + UBSan (build-asan/).
+# ctest suite, then the unit and integration suites again under ASan + UBSan (build-asan/), then
+# every libFuzzer target for a bounded time (build-fuzz/, clang).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$repo/deploy/setup.sh"
@@ -18,3 +19,10 @@ cmake -S "$repo" -B "$repo/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 cmake --build "$repo/build-asan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$repo/build-asan" --no-tests=error --output-on-failure --timeout 900 -j2 -L 'unit|integration'
+
+echo "== libFuzzer targets, bounded time each (build-fuzz/)"
+cmake -S "$repo" -B "$repo/build-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+  -DPARTNER_BUILD_FUZZ=ON -DPARTNER_BUILD_BENCH=OFF >/dev/null
+cmake --build "$repo/build-fuzz" --target fuzzers
+ctest --test-dir "$repo/build-fuzz" --no-tests=error --output-on-failure -j2 -L fuzz
