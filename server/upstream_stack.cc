@@ -135,6 +135,20 @@ std::string UpstreamStack::RenderMetrics() const {
     absl::StrAppend(&out, "partner_upstream_requests_total{operation=\"", Escape(key.first), "\",class=\"", Escape(key.second),
                     "\"} ", count, "\n");
   }
+  absl::StrAppend(&out,
+                  "# HELP partner_upstream_request_duration_seconds Upstream HTTP attempt latency by service.\n"
+                  "# TYPE partner_upstream_request_duration_seconds histogram\n");
+  for (const auto& [service, histogram] : http.latency) {
+    for (std::size_t i = 0; i < histogram.buckets.size(); ++i) {
+      absl::StrAppend(&out, "partner_upstream_request_duration_seconds_bucket{service=\"", Escape(service), "\",le=\"",
+                      http::LatencyHistogram::kBucketsSeconds[i], "\"} ", histogram.buckets[i], "\n");
+    }
+    absl::StrAppend(&out, "partner_upstream_request_duration_seconds_bucket{service=\"", Escape(service),
+                    "\",le=\"+Inf\"} ", histogram.count, "\n", "partner_upstream_request_duration_seconds_sum{service=\"",
+                    Escape(service), "\"} ", histogram.sum_seconds, "\n",
+                    "partner_upstream_request_duration_seconds_count{service=\"", Escape(service), "\"} ",
+                    histogram.count, "\n");
+  }
   const auth::TokenProviderStats tokens = tokens_->stats();
   absl::StrAppend(&out, "# TYPE partner_upstream_retries_total counter\npartner_upstream_retries_total ", http.retries, "\n",
                   "# TYPE partner_upstream_throttled_total counter\npartner_upstream_throttled_total ", http.throttled, "\n",

@@ -58,11 +58,22 @@ void StderrLogSink(absl::string_view line) {
   std::fwrite(whole.data(), 1, whole.size(), stderr);
 }
 
-void HttpMetrics::Record(const std::string& operation, int attempt, const absl::StatusOr<HttpResponse>& result) {
+void LatencyHistogram::Observe(absl::Duration latency) {
+  const double seconds = absl::ToDoubleSeconds(latency);
+  for (std::size_t i = 0; i < kBucketsSeconds.size(); ++i) {
+    if (seconds <= kBucketsSeconds[i]) ++buckets[i];
+  }
+  ++count;
+  sum_seconds += seconds;
+}
+
+void HttpMetrics::Record(const std::string& operation, int attempt, const absl::StatusOr<HttpResponse>& result,
+                         absl::Duration latency) {
   absl::MutexLock lock(&mu_);
   ++requests_[{operation, StatusClass(result)}];
   if (attempt > 1) ++retries_;
   if (result.ok() && result->status == 429) ++throttled_;
+  latency_[operation.substr(0, operation.find('.'))].Observe(latency);
 }
 
 HttpMetrics::Snapshot HttpMetrics::snapshot() const {
@@ -71,6 +82,7 @@ HttpMetrics::Snapshot HttpMetrics::snapshot() const {
   snapshot.requests.insert(requests_.begin(), requests_.end());
   snapshot.retries = retries_;
   snapshot.throttled = throttled_;
+  snapshot.latency = latency_;
   return snapshot;
 }
 
@@ -106,9 +118,10 @@ void LoggingPolicy::Send(HttpRequest request, HttpDone done) {
     } else {
       absl::StrAppend(&line, ",\"status\":0,\"error\":\"", absl::StatusCodeToString(result.status().code()), "\"");
     }
-    absl::StrAppendFormat(&line, ",\"latency_ms\":%.1f}", absl::ToDoubleMilliseconds(absl::Now() - start));
+    const absl::Duration latency = absl::Now() - start;
+    absl::StrAppendFormat(&line, ",\"latency_ms\":%.1f}", absl::ToDoubleMilliseconds(latency));
     shared->sink(line);
-    if (shared->metrics != nullptr) shared->metrics->Record(operation, attempt, result);
+    if (shared->metrics != nullptr) shared->metrics->Record(operation, attempt, result, latency);
     done(std::move(result));
   });
 }

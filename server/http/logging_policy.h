@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +26,17 @@ using LogSink = std::function<void(absl::string_view line)>;
 // Writes each line to stderr, whole.
 void StderrLogSink(absl::string_view line);
 
+// Cumulative-bucket latency histogram in the Prometheus layout.
+struct LatencyHistogram {
+  static constexpr std::array<double, 12> kBucketsSeconds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                             0.5,   1,    2.5,   5,    10,  30};
+  std::array<std::int64_t, kBucketsSeconds.size()> buckets{};  // observations <= each bound
+  std::int64_t count = 0;
+  double sum_seconds = 0;
+
+  void Observe(absl::Duration latency);
+};
+
 // Upstream request counters. Thread-safe.
 class HttpMetrics {
  public:
@@ -34,9 +46,12 @@ class HttpMetrics {
     std::map<std::pair<std::string, std::string>, std::int64_t> requests;
     std::int64_t retries = 0;    // attempts after the first of their call
     std::int64_t throttled = 0;  // 429 responses
+    // Attempt latency by service (the operation's prefix: "pc", "arm", "graph", "token").
+    std::map<std::string, LatencyHistogram> latency;
   };
 
-  void Record(const std::string& operation, int attempt, const absl::StatusOr<HttpResponse>& result);
+  void Record(const std::string& operation, int attempt, const absl::StatusOr<HttpResponse>& result,
+              absl::Duration latency);
   Snapshot snapshot() const;
 
  private:
@@ -44,6 +59,7 @@ class HttpMetrics {
   absl::flat_hash_map<std::pair<std::string, std::string>, std::int64_t> requests_ ABSL_GUARDED_BY(mu_);
   std::int64_t retries_ ABSL_GUARDED_BY(mu_) = 0;
   std::int64_t throttled_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, LatencyHistogram> latency_ ABSL_GUARDED_BY(mu_);
 };
 
 class LoggingPolicy final : public HttpClient {

@@ -224,6 +224,10 @@ TEST(PipelineTest, CountsRequestsByOperationAndClassRetriesAndThrottling) {
                           Pair(Pair("pc.get_customer", "4xx"), 1), Pair(Pair("pc.get_customer", "5xx"), 1)));
   EXPECT_EQ(snapshot.retries, 2);
   EXPECT_EQ(snapshot.throttled, 1);
+  ASSERT_EQ(snapshot.latency.count("pc"), 1u);
+  EXPECT_EQ(snapshot.latency.at("pc").count, 3) << "every attempt is timed, by service";
+  EXPECT_EQ(snapshot.latency.at("pc").buckets.back(), 3) << "buckets are cumulative";
+  EXPECT_EQ(snapshot.latency.at("arm").count, 1);
 }
 
 TEST(HeaderPoliciesTest, SetHeaderReplacesAnyCaseVariant) {
