@@ -176,7 +176,7 @@ TEST_F(TokenProviderTest, V1StringExpiresInIsAccepted) {
   EXPECT_EQ(endpoint_->requests().size(), 1u);
 }
 
-TEST_F(TokenProviderTest, HundredConcurrentFirstCallsShareOneRequest) {
+TEST_F(TokenProviderTest, AThousandConcurrentFirstCallsShareOneRequest) {
   std::shared_ptr<TokenProvider> provider = MakeProvider();
   endpoint_->Hold();
   absl::Mutex mu;
@@ -184,7 +184,7 @@ TEST_F(TokenProviderTest, HundredConcurrentFirstCallsShareOneRequest) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
-      for (int i = 0; i < 25; ++i) {
+      for (int i = 0; i < 250; ++i) {
         provider->GetToken(kTenant, kArm, clock_->Now() + absl::Seconds(30), [&](absl::StatusOr<std::string> token) {
           absl::MutexLock lock(&mu);
           results.push_back(std::move(token));
@@ -200,7 +200,7 @@ TEST_F(TokenProviderTest, HundredConcurrentFirstCallsShareOneRequest) {
   EXPECT_EQ(endpoint_->held(), 1);
   endpoint_->Release(testing::TokenResponse("shared-token"));
   absl::MutexLock lock(&mu);
-  ASSERT_EQ(results.size(), 100u);
+  ASSERT_EQ(results.size(), 1000u);
   for (const absl::StatusOr<std::string>& token : results) EXPECT_THAT(token, HoldsToken("shared-token"));
   EXPECT_EQ(endpoint_->requests().size(), 1u);
   EXPECT_EQ(provider->stats().token_requests, 1);
