@@ -18,6 +18,7 @@ cmake -S "$repo" -B "$repo/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DPARTNER_SANITIZE=ON -DPARTNER_BUILD_BENCH=OFF >/dev/null
 cmake --build "$repo/build-asan"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS="suppressions=$repo/tests/lsan.supp" \
   ctest --test-dir "$repo/build-asan" --no-tests=error --output-on-failure --timeout 900 -j2 -L 'unit|integration'
 
 echo "== libFuzzer targets, bounded time each (build-fuzz/)"

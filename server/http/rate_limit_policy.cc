@@ -73,16 +73,16 @@ void RateLimitPolicy::Send(HttpRequest request, HttpDone done) {
   waiting->request = std::move(request);
   waiting->done = std::move(done);
   // The callbacks hold no pointer to this policy: the timer may run them while it is destroyed.
-  waiting->request.cancel->OnCancel([waiting] {
-    if (!waiting->finished.exchange(true)) waiting->done(absl::CancelledError("the call was cancelled while queued for a rate limit slot"));
+  // Weak: the request's own cancel token must not keep its waiting entry alive (a cycle).
+  waiting->request.cancel->OnCancel([weak = std::weak_ptr<Waiting>(waiting)] {
+    std::shared_ptr<Waiting> waiting = weak.lock();
+    if (waiting != nullptr && !waiting->finished.exchange(true)) {
+      waiting->done(absl::CancelledError("the call was cancelled while queued for a rate limit slot"));
+    }
   });
   timer_->After(wait, [waiting, next = next_](absl::Status waited) {
     if (waiting->finished.exchange(true)) return;
-    if (!waited.ok()) {
-      // Dropping the request breaks the cycle through its cancel token's callback list.
-      HttpRequest dropped = std::move(waiting->request);
-      return waiting->done(waited);
-    }
+    if (!waited.ok()) return waiting->done(waited);
     next->Send(std::move(waiting->request), std::move(waiting->done));
   });
 }

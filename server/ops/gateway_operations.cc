@@ -714,7 +714,6 @@ class GatewayOperations final : public Operations {
       }
       if (definitions_flight_.TryLead(key)) break;
       std::optional<absl::StatusOr<std::vector<arm::RoleDefinition>>> shared = co_await definitions_flight_.Join(key);
-      // The leader's own cancellation or deadline is not ours: fetch again rather than share it.
       if (shared && !IsLeadersOwnEnd(shared->status())) co_return *std::move(shared);
     }
     absl::StatusOr<std::vector<arm::RoleDefinition>> defs =
@@ -727,8 +726,12 @@ class GatewayOperations final : public Operations {
     co_return defs;
   }
 
+  // A leader's result that a waiter should not take as its own: the leader's cancellation or
+  // deadline, and a transient upstream failure (sharing one would turn one unlucky fetch into
+  // many failed calls).
   static bool IsLeadersOwnEnd(const absl::Status& status) {
-    return status.code() == absl::StatusCode::kCancelled || status.code() == absl::StatusCode::kDeadlineExceeded;
+    return status.code() == absl::StatusCode::kCancelled || status.code() == absl::StatusCode::kDeadlineExceeded ||
+           status.code() == absl::StatusCode::kUnavailable;
   }
 
   static absl::StatusOr<arm::RoleDefinition> FindRole(const std::vector<arm::RoleDefinition>& defs,
