@@ -7,9 +7,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_replace.h"
-#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "emulator/services.h"
 #include "nlohmann/json.hpp"
 

@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "emulator/assertion_verifier.h"
 
 #include <memory>
@@ -13,6 +12,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "nlohmann/json.hpp"
 
 namespace partner::emulator {

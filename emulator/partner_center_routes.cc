@@ -1,7 +1,6 @@
 // Partner Center (CONTRACTS.md §2-4): customers with seek paging and the starts_with filter,
 // customer by id, subscriptions, subscription by id, azureEntitlements; both error shapes, numeric
 // error codes, an optional UTF-8 BOM, next links with /v1 and self links without.
-#include "absl/strings/string_view.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"

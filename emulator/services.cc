@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "emulator/services.h"
 
 #include <algorithm>

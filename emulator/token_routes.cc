@@ -1,12 +1,11 @@
 // Entra ID token endpoint (CONTRACTS.md §1): client credentials with a secret or a certificate
 // assertion, v2 (numbers) and v1 (strings) response forms, AADSTS error bodies.
-#include "absl/strings/string_view.h"
 #include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "emulator/assertion_verifier.h"
 #include "emulator/services.h"
 #include "nlohmann/json.hpp"

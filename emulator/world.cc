@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "emulator/world.h"
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 
 namespace partner::emulator {
 namespace {
