@@ -82,8 +82,7 @@ CallBase::CallBase(const ServiceDeps& deps, grpc::CallbackServerContext* context
       request_id_(NewRequestId()),
       ctx_(MakeOpContext(*context, deps.default_deadline)) {}
 
-absl::Status CallBase::Admit(const absl::Status& validation, auth::Permission permission,
-                             absl::string_view customer_id) {
+absl::Status CallBase::Authenticate() {
   absl::StatusOr<auth::CallerIdentity> caller = deps_.callers->Authenticate(PresentedFrom(*context_));
   if (!caller.ok()) {
     if (audit_.has_value()) {
@@ -94,6 +93,12 @@ absl::Status CallBase::Admit(const absl::Status& validation, auth::Permission pe
     return caller.status();
   }
   caller_ = *std::move(caller);
+  return absl::OkStatus();
+}
+
+absl::Status CallBase::Admit(const absl::Status& validation, auth::Permission permission,
+                             absl::string_view customer_id) {
+  if (absl::Status authenticated = Authenticate(); !authenticated.ok()) return authenticated;
   if (!validation.ok()) return validation;
   absl::Status allowed = auth::CallerPolicy::Authorize(caller_, permission, customer_id);
   if (!allowed.ok() && audit_.has_value()) {
@@ -101,6 +106,11 @@ absl::Status CallBase::Admit(const absl::Status& validation, auth::Permission pe
     (void)WriteAudit(absl::StatusCodeToString(allowed.code()), allowed.message(), allowed);
   }
   return allowed;
+}
+
+absl::Status CallBase::AdmitUnparsed(const absl::Status& parse_error) {
+  if (absl::Status authenticated = Authenticate(); !authenticated.ok()) return authenticated;
+  return parse_error;
 }
 
 absl::Status CallBase::WriteAudit(absl::string_view outcome, absl::string_view detail,

@@ -81,6 +81,9 @@ class CallBase {
   // failure returns the status to finish with (denied mutations are audited).
   absl::Status Admit(const absl::Status& validation, auth::Permission permission,
                      absl::string_view customer_id);
+  // For a request that did not parse: authenticates as Admit does (auditing the denial of a
+  // mutation) and returns the status to finish with, the authentication error else `parse_error`.
+  absl::Status AdmitUnparsed(const absl::Status& parse_error);
 
   // Marks the call as a mutation with this audit record (outcome filled later).
   void SetAudit(AuditRecord record) { audit_ = std::move(record); }
@@ -100,6 +103,10 @@ class CallBase {
   ops::OpContext ctx_;
   auth::CallerIdentity caller_;
   std::optional<AuditRecord> audit_;
+
+ private:
+  // Sets caller_, or returns why the caller is not authenticated (audited for a mutation).
+  absl::Status Authenticate();
 };
 
 template <class Response>
