@@ -195,6 +195,14 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
 
 }  // namespace
 
+AccessServiceImpl::AccessServiceImpl(ServiceDeps deps) : ParsingCallbackService(std::move(deps)) {
+  ParseRequestsOf("ListRoleDefinitions", &AccessServiceImpl::ListRoleDefinitions);
+  ParseRequestsOf("AssignRole", &AccessServiceImpl::AssignRole, AuditDenials::kYes);
+  ParseRequestsOf("ListRoleAssignments", &AccessServiceImpl::ListRoleAssignments);
+  ParseRequestsOf("RevokeRole", &AccessServiceImpl::RevokeRole, AuditDenials::kYes);
+  ParseRequestsOf("BatchAssignRoles", &AccessServiceImpl::BatchAssignRoles);
+}
+
 grpc::ServerUnaryReactor* AccessServiceImpl::ListRoleDefinitions(
     grpc::CallbackServerContext* context, const v1::ListRoleDefinitionsRequest* request,
     v1::ListRoleDefinitionsResponse* response) {

@@ -4,13 +4,13 @@
 #define PARTNER_SERVER_API_ACCESS_SERVICE_H_
 
 #include "partner/v1/access_service.grpc.pb.h"
-#include "server/api/rpc_support.h"
+#include "server/api/parsing_service.h"
 
 namespace partner::api {
 
-class AccessServiceImpl final : public v1::AccessService::CallbackService {
+class AccessServiceImpl final : public ParsingCallbackService<v1::AccessService> {
  public:
-  explicit AccessServiceImpl(ServiceDeps deps) : deps_(std::move(deps)) {}
+  explicit AccessServiceImpl(ServiceDeps deps);
 
   grpc::ServerUnaryReactor* ListRoleDefinitions(grpc::CallbackServerContext* context,
                                                 const v1::ListRoleDefinitionsRequest* request,
@@ -26,9 +26,6 @@ class AccessServiceImpl final : public v1::AccessService::CallbackService {
                                        v1::RevokeRoleResponse* response) override;
   grpc::ServerWriteReactor<v1::BatchAssignRolesResponse>* BatchAssignRoles(
       grpc::CallbackServerContext* context, const v1::BatchAssignRolesRequest* request) override;
-
- private:
-  const ServiceDeps deps_;
 };
 
 }  // namespace partner::api

@@ -6,6 +6,13 @@
 
 namespace partner::api {
 
+CustomerServiceImpl::CustomerServiceImpl(ServiceDeps deps) : ParsingCallbackService(std::move(deps)) {
+  ParseRequestsOf("ListCustomers", &CustomerServiceImpl::ListCustomers);
+  ParseRequestsOf("GetCustomer", &CustomerServiceImpl::GetCustomer);
+  ParseRequestsOf("ListCustomerUsers", &CustomerServiceImpl::ListCustomerUsers);
+  ParseRequestsOf("CreateCustomerUser", &CustomerServiceImpl::CreateCustomerUser, AuditDenials::kYes);
+}
+
 grpc::ServerUnaryReactor* CustomerServiceImpl::ListCustomers(grpc::CallbackServerContext* context,
                                                              const v1::ListCustomersRequest* request,
                                                              v1::ListCustomersResponse* response) {

@@ -3,13 +3,13 @@
 #define PARTNER_SERVER_API_CUSTOMER_SERVICE_H_
 
 #include "partner/v1/customer_service.grpc.pb.h"
-#include "server/api/rpc_support.h"
+#include "server/api/parsing_service.h"
 
 namespace partner::api {
 
-class CustomerServiceImpl final : public v1::CustomerService::CallbackService {
+class CustomerServiceImpl final : public ParsingCallbackService<v1::CustomerService> {
  public:
-  explicit CustomerServiceImpl(ServiceDeps deps) : deps_(std::move(deps)) {}
+  explicit CustomerServiceImpl(ServiceDeps deps);
 
   grpc::ServerUnaryReactor* ListCustomers(grpc::CallbackServerContext* context,
                                           const v1::ListCustomersRequest* request,
@@ -23,9 +23,6 @@ class CustomerServiceImpl final : public v1::CustomerService::CallbackService {
   grpc::ServerUnaryReactor* CreateCustomerUser(grpc::CallbackServerContext* context,
                                                const v1::CreateCustomerUserRequest* request,
                                                v1::CreateCustomerUserResponse* response) override;
-
- private:
-  const ServiceDeps deps_;
 };
 
 }  // namespace partner::api

@@ -4,6 +4,12 @@
 
 namespace partner::api {
 
+SubscriptionServiceImpl::SubscriptionServiceImpl(ServiceDeps deps) : ParsingCallbackService(std::move(deps)) {
+  ParseRequestsOf("ListSubscriptions", &SubscriptionServiceImpl::ListSubscriptions);
+  ParseRequestsOf("GetSubscription", &SubscriptionServiceImpl::GetSubscription);
+  ParseRequestsOf("ListAzureSubscriptions", &SubscriptionServiceImpl::ListAzureSubscriptions);
+}
+
 grpc::ServerUnaryReactor* SubscriptionServiceImpl::ListSubscriptions(
     grpc::CallbackServerContext* context, const v1::ListSubscriptionsRequest* request,
     v1::ListSubscriptionsResponse* response) {

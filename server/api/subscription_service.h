@@ -3,13 +3,13 @@
 #define PARTNER_SERVER_API_SUBSCRIPTION_SERVICE_H_
 
 #include "partner/v1/subscription_service.grpc.pb.h"
-#include "server/api/rpc_support.h"
+#include "server/api/parsing_service.h"
 
 namespace partner::api {
 
-class SubscriptionServiceImpl final : public v1::SubscriptionService::CallbackService {
+class SubscriptionServiceImpl final : public ParsingCallbackService<v1::SubscriptionService> {
  public:
-  explicit SubscriptionServiceImpl(ServiceDeps deps) : deps_(std::move(deps)) {}
+  explicit SubscriptionServiceImpl(ServiceDeps deps);
 
   grpc::ServerUnaryReactor* ListSubscriptions(grpc::CallbackServerContext* context,
                                               const v1::ListSubscriptionsRequest* request,
@@ -20,9 +20,6 @@ class SubscriptionServiceImpl final : public v1::SubscriptionService::CallbackSe
   grpc::ServerUnaryReactor* ListAzureSubscriptions(grpc::CallbackServerContext* context,
                                                    const v1::ListAzureSubscriptionsRequest* request,
                                                    v1::ListAzureSubscriptionsResponse* response) override;
-
- private:
-  const ServiceDeps deps_;
 };
 
 }  // namespace partner::api

@@ -287,5 +287,65 @@ TEST_F(ServicesTest, EmptyBatchIsInvalidArgument) {
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// proto3 cannot parse a string holding invalid UTF-8; the call still goes through authentication,
+// the request log and metrics, and is refused naming the field.
+TEST_F(ServicesTest, InvalidUtf8IsInvalidArgumentNamingTheField) {
+  v1::GetCustomerRequest request;
+  request.set_customer_id(std::string(kCustomer) + "\xFF");
+  v1::GetCustomerResponse response;
+  auto context = As("reader-token");
+  context->AddMetadata("x-correlation-id", "corr-utf8");
+  grpc::Status status = customer_stub_->GetCustomer(context.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "customer_id: not valid UTF-8");
+  google::rpc::ErrorInfo info = InfoOf(status);
+  EXPECT_EQ(info.reason(), "ERROR_REASON_INVALID_FIELD");
+  EXPECT_EQ(info.metadata().at("field"), "customer_id");
+  EXPECT_EQ(info.metadata().at("correlationId"), "corr-utf8");
+  EXPECT_TRUE(ops_.calls.empty());
+  absl::MutexLock lock(&request_log_.mu);
+  ASSERT_EQ(request_log_.entries.size(), 1u);
+  EXPECT_EQ(request_log_.entries[0].method, "GetCustomer");
+  EXPECT_EQ(request_log_.entries[0].code, "INVALID_ARGUMENT");
+  EXPECT_EQ(request_log_.entries[0].caller, "reader");
+}
+
+TEST_F(ServicesTest, InvalidUtf8FromAnUnauthenticatedCallerIsUnauthenticatedAndAudited) {
+  v1::AssignRoleRequest request;
+  request.set_customer_id(kCustomer);
+  request.set_azure_subscription_id(kSub);
+  request.mutable_principal()->set_user_principal_name("mila\xC0\xAF@fabrikam.com");
+  request.mutable_role()->set_role_name("Reader");
+  v1::AssignRoleResponse response;
+  grpc::Status status = access_stub_->AssignRole(As("").get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(ops_.calls.empty());
+  absl::MutexLock lock(&audit_.mu);
+  ASSERT_EQ(audit_.records.size(), 1u);
+  EXPECT_EQ(audit_.records[0].method, "AssignRole");
+  EXPECT_EQ(audit_.records[0].caller, "unauthenticated");
+  EXPECT_EQ(audit_.records[0].outcome, "UNAUTHENTICATED");
+}
+
+TEST_F(ServicesTest, InvalidUtf8InABatchItemRefusesTheStream) {
+  v1::BatchAssignRolesRequest request;
+  for (const char* role : {"Reader", "Rea\xED\xA0\x80"}) {
+    v1::AssignRoleRequest* item = request.add_items();
+    item->set_customer_id(kCustomer);
+    item->set_azure_subscription_id(kSub);
+    item->mutable_principal()->set_object_id(kSub);
+    item->mutable_role()->set_role_name(role);
+  }
+  auto context = As("scoped-token");
+  auto reader = access_stub_->BatchAssignRoles(context.get(), request);
+  v1::BatchAssignRolesResponse message;
+  EXPECT_FALSE(reader->Read(&message));
+  grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "items[1].role.role_name: not valid UTF-8");
+  EXPECT_EQ(InfoOf(status).metadata().at("field"), "items[1].role.role_name");
+  EXPECT_TRUE(ops_.calls.empty());
+}
+
 }  // namespace
 }  // namespace partner::api
