@@ -121,3 +121,12 @@ test('a bad customer id carries rich error details', async () => {
   assert.equal(info.reason, 'ERROR_REASON_INVALID_FIELD');
   assert.ok(info.metadata.correlationId);
 });
+
+// protobufjs writes a short string's lone surrogate as it is (ED A0 80): invalid UTF-8 on the
+// wire, which proto3 cannot parse.
+test('a lone surrogate is INVALID_ARGUMENT naming the field', async () => {
+  const error = await call(customers, 'GetCustomer', { customerId: 'abc\uD800' })
+    .then(() => assert.fail('GetCustomer accepted invalid UTF-8'), (e) => e);
+  assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
+  assert.equal(error.details, 'customer_id: not valid UTF-8');
+});
