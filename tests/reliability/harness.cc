@@ -2,16 +2,14 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <fcntl.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -75,69 +73,32 @@ std::string GatewayConfig(const TempDir& dir, const TestEmulator& emulator, cons
       " graph_requests_per_second: 1000 }\n");
 }
 
-GatewayProcess::GatewayProcess(const std::string& config_file) {
-  int out[2];
-  if (::pipe(out) != 0) return;
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    ::dup2(out[1], 1);
-    // The per-request log would flood the test output; it stays next to the config for a look.
-    const int err = ::open((config_file + ".stderr").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (err >= 0) ::dup2(err, 2);
-    ::close(out[0]);
-    ::close(out[1]);
-    std::string binary = PARTNER_GATEWAY_BINARY;
-    std::string flag = "--config";
-    std::string file = config_file;
-    char* argv[] = {binary.data(), flag.data(), file.data(), nullptr};
-    ::execv(binary.c_str(), argv);
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  out_ = out[0];
-}
-
-GatewayProcess::~GatewayProcess() {
-  if (pid_ > 0 && !exited_) {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  if (out_ >= 0) ::close(out_);
-}
+GatewayProcess::GatewayProcess(const std::string& config_file)
+    : process_(PARTNER_GATEWAY_BINARY, {"--config", config_file}, {.stderr_file = config_file + ".stderr"}) {}
 
 bool GatewayProcess::WaitReady(std::string* error) {
   static const std::regex kListening(R"(^partner-gateway: listening on [^ ]+:(\d+) .*)");
   static const std::regex kAdmin(R"(^partner-gateway: admin http on [^ ]+:(\d+) .*)");
   const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  std::string line;
+  std::string lines_read;
   while (grpc_port_ == 0 || admin_port_ == 0) {
-    pollfd p{out_, POLLIN, 0};
-    const int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(give_up - absl::Now()));
-    char c = 0;
-    if (wait_ms <= 0 || ::poll(&p, 1, wait_ms) <= 0 || ::read(out_, &c, 1) != 1) {
-      *error = absl::StrCat("partner-gateway did not start (stdout so far: '", line, "')");
+    const std::string line =
+        process_.ReadLine(static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(give_up - absl::Now()))));
+    if (line.empty()) {
+      *error = absl::StrCat("partner-gateway did not start (stdout so far: '", lines_read, "')");
       return false;
     }
-    if (c != '\n') {
-      line.push_back(c);
-      continue;
-    }
+    absl::StrAppend(&lines_read, line, "\n");
     std::smatch m;
     if (std::regex_match(line, m, kListening)) grpc_port_ = std::stoi(m[1].str());
     if (std::regex_match(line, m, kAdmin)) admin_port_ = std::stoi(m[1].str());
-    line.clear();
   }
   return true;
 }
 
-void GatewayProcess::Kill(int signal) { ::kill(pid_, signal); }
+void GatewayProcess::Kill(int signal) { process_.Signal(signal); }
 
-int GatewayProcess::Wait() {
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  exited_ = true;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+int GatewayProcess::Wait() { return process_.Wait().exit_code; }
 
 std::string HttpGet(int port, const std::string& path) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

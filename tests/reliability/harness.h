@@ -4,8 +4,6 @@
 #ifndef PARTNER_TESTS_RELIABILITY_HARNESS_H_
 #define PARTNER_TESTS_RELIABILITY_HARNESS_H_
 
-#include <sys/types.h>
-
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +14,7 @@
 #include "partner/v1/access_service.grpc.pb.h"
 #include "partner/v1/customer_service.grpc.pb.h"
 #include "partner/v1/subscription_service.grpc.pb.h"
+#include "tests/testing/subprocess.h"
 
 namespace partner::reliability {
 
@@ -53,13 +52,11 @@ struct GatewaySettings {
 // dir.Path("audit.jsonl").
 std::string GatewayConfig(const TempDir& dir, const TestEmulator& emulator, const GatewaySettings& settings);
 
-// partner-gateway --config FILE as a child process.
+// partner-gateway --config FILE as a child process, killed on destruction. Its stderr (the
+// per-request log, which would flood the test output) goes to FILE.stderr.
 class GatewayProcess {
  public:
   explicit GatewayProcess(const std::string& config_file);
-  ~GatewayProcess();
-  GatewayProcess(const GatewayProcess&) = delete;
-  GatewayProcess& operator=(const GatewayProcess&) = delete;
 
   // Reads the start-up lines; false (with the reason in *error) if the process did not come up.
   bool WaitReady(std::string* error);
@@ -70,9 +67,7 @@ class GatewayProcess {
   int Wait();
 
  private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  bool exited_ = false;
+  testing::Subprocess process_;
   int grpc_port_ = 0;
   int admin_port_ = 0;
 };

@@ -14,7 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "tests/integration/client/subprocess.h"
+#include "tests/testing/subprocess.h"
 
 namespace partner::testing {
 namespace {
@@ -30,7 +30,7 @@ class PartnerctlTest : public ::testing::Test {
   void SetUp() override {
     gateway_ = std::make_unique<Subprocess>(
         PARTNER_GATEWAY_BINARY, std::vector<std::string>{"--sandbox", "--listen", "127.0.0.1:0"},
-        std::vector<std::string>{}, /*discard_stderr=*/true);
+        SubprocessOptions{.stderr_file = "/dev/null"});
     const std::string first = gateway_->ReadLine();
     static const std::regex kLine(R"(^partner-gateway: listening on (\S+:\d+) .*$)");
     std::smatch m;
@@ -411,7 +411,7 @@ TEST(PartnerctlAuthTest, TokenFlagsAndPermissionErrorsExitFour) {
                 "/audit.jsonl\"\n"
                 "callers { callers { name: \"reader\" bearer_token_sha256: \"" +
                 digest + "\" permissions: \"customers.read\" } }\n");
-  Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config}, {}, /*discard_stderr=*/true);
+  Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config}, {.stderr_file = "/dev/null"});
   std::smatch m;
   const std::string first = gateway.ReadLine();
   ASSERT_TRUE(

@@ -1,7 +1,6 @@
 // The partner-gateway binary over real sockets: start-up refusals of bad configurations, the
 // first output line, health, admin HTTP and the SIGTERM drain.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/security/credentials.h>
@@ -9,7 +8,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -22,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "partner/v1/customer_service.grpc.pb.h"
+#include "tests/testing/subprocess.h"
 #include "tests/unit/api/test_certificates.h"
 
 namespace partner {
@@ -59,75 +58,6 @@ class TempDir {
  private:
   std::string path_;
   std::vector<std::string> files_;
-};
-
-// A child process of the gateway with its stdout and stderr captured.
-class Gateway {
- public:
-  explicit Gateway(std::vector<std::string> args) {
-    int out[2], err[2];
-    EXPECT_EQ(::pipe(out), 0);
-    EXPECT_EQ(::pipe(err), 0);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], 1);
-      ::dup2(err[1], 2);
-      ::close(out[0]);
-      ::close(err[0]);
-      std::vector<char*> argv;
-      std::string binary = PARTNER_GATEWAY_BINARY;
-      argv.push_back(binary.data());
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(binary.c_str(), argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    ::close(err[1]);
-    out_ = out[0];
-    err_ = err[0];
-  }
-  ~Gateway() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    ::close(out_);
-    ::close(err_);
-  }
-
-  // The first stdout line, waiting up to `timeout_ms`.
-  std::string FirstLine(int timeout_ms = 20000) {
-    std::string line;
-    while (line.find('\n') == std::string::npos) {
-      pollfd p{out_, POLLIN, 0};
-      if (::poll(&p, 1, timeout_ms) <= 0) break;
-      char c;
-      if (::read(out_, &c, 1) != 1) break;
-      line.push_back(c);
-    }
-    if (!line.empty() && line.back() == '\n') line.pop_back();
-    return line;
-  }
-  std::string ReadStdoutLine() { return FirstLine(); }
-
-  // Exit code (or 128 + signal) and everything on stderr.
-  int Wait(std::string* stderr_text) {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    exited_ = true;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(err_, buf, sizeof(buf))) > 0) stderr_text->append(buf, static_cast<size_t>(n));
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  void Signal(int sig) { ::kill(pid_, sig); }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  int err_ = -1;
-  bool exited_ = false;
 };
 
 std::string HttpGet(int port, const std::string& path) {
@@ -219,22 +149,22 @@ TEST(GatewayProcessTest, RefusesAnInlineSecretNamingTheField) {
   const std::string config = dir.Write(
       "c.textproto", ValidConfig(dir, absl::StrCat("credential { client_secret_file: \"", dir.Write("s", "x"),
                                     "\" client_secret: \"hunter2\" }\n")));
-  Gateway gateway({"--config", config});
-  std::string err;
-  EXPECT_EQ(gateway.Wait(&err), 2);
-  EXPECT_THAT(err, HasSubstr("credential.client_secret: inline secrets are refused"));
-  EXPECT_THAT(err, Not(HasSubstr("hunter2")));
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config});
+  const testing::CommandResult result = gateway.Wait();
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("credential.client_secret: inline secrets are refused"));
+  EXPECT_THAT(result.err, Not(HasSubstr("hunter2")));
 }
 
 TEST(GatewayProcessTest, RefusesPlainHttpUpstreamOutsideTheSandbox) {
   TempDir dir;
   const std::string config = dir.Write(
       "c.textproto", absl::StrCat(ValidConfig(dir), "upstreams { graph_url: \"http://127.0.0.1:1\" }\n"));
-  Gateway gateway({"--config", config});
-  std::string err;
-  EXPECT_EQ(gateway.Wait(&err), 2);
-  EXPECT_THAT(err, HasSubstr("upstreams.graph_url"));
-  EXPECT_THAT(err, HasSubstr("plain http"));
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config});
+  const testing::CommandResult result = gateway.Wait();
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("upstreams.graph_url"));
+  EXPECT_THAT(result.err, HasSubstr("plain http"));
 }
 
 TEST(GatewayProcessTest, RefusesAMissingCertificateFile) {
@@ -243,44 +173,44 @@ TEST(GatewayProcessTest, RefusesAMissingCertificateFile) {
       "c.textproto",
       ValidConfig(dir, "credential { certificate { certificate_file: \"/nonexistent/app.crt\" "
                        "private_key_file: \"/nonexistent/app.key\" } }\n"));
-  Gateway gateway({"--config", config});
-  std::string err;
-  EXPECT_EQ(gateway.Wait(&err), 2);
-  EXPECT_THAT(err, HasSubstr("credential.certificate.certificate_file: cannot read \"/nonexistent/app.crt\""));
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config});
+  const testing::CommandResult result = gateway.Wait();
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("credential.certificate.certificate_file: cannot read \"/nonexistent/app.crt\""));
 }
 
 TEST(GatewayProcessTest, RefusesASyntaxErrorWithItsLine) {
   TempDir dir;
   const std::string config = dir.Write("c.textproto", "listen_addresses: \"127.0.0.1:0\"\nbogus: 1\n");
-  Gateway gateway({"--config", config});
-  std::string err;
-  EXPECT_EQ(gateway.Wait(&err), 2);
-  EXPECT_THAT(err, HasSubstr("line 2"));
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config});
+  const testing::CommandResult result = gateway.Wait();
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("line 2"));
 }
 
 TEST(GatewayProcessTest, ServesHealthAndAdminFromAConfigThenDrainsOnSigterm) {
   TempDir dir;
   const std::string config = dir.Write("c.textproto", ValidConfig(dir));
-  Gateway gateway({"--config", config});
-  const std::string first = gateway.FirstLine();
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config});
+  const std::string first = gateway.ReadLine();
   const Listening listening = ParseFirstLine(first);
   ASSERT_GT(listening.port, 0) << first;
   EXPECT_THAT(first, HasSubstr("(config " + config + ")"));
-  const int admin = AdminPort(gateway.ReadStdoutLine());
+  const int admin = AdminPort(gateway.ReadLine());
   ASSERT_GT(admin, 0);
   EXPECT_EQ(HealthStatus(listening.target), 1);
   EXPECT_THAT(HttpGet(admin, "/readyz"), StartsWith("HTTP/1.0 200"));
   EXPECT_THAT(HttpGet(admin, "/healthz"), StartsWith("HTTP/1.0 200"));
   EXPECT_THAT(HttpGet(admin, "/metrics"), HasSubstr("# TYPE partner_gateway_rpcs_total counter"));
   gateway.Signal(SIGTERM);
-  std::string err;
-  EXPECT_EQ(gateway.Wait(&err), 0);
-  EXPECT_THAT(err, HasSubstr("SIGTERM received, draining"));
+  const testing::CommandResult result = gateway.Wait();
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_THAT(result.err, HasSubstr("SIGTERM received, draining"));
 }
 
 TEST(GatewayProcessTest, SandboxPrintsItsListeningLineAndAnswersTheApi) {
-  Gateway gateway({"--sandbox", "--listen", "127.0.0.1:0"});
-  const std::string first = gateway.FirstLine();
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--sandbox", "--listen", "127.0.0.1:0"});
+  const std::string first = gateway.ReadLine();
   const Listening listening = ParseFirstLine(first);
   ASSERT_GT(listening.port, 0) << first;
   EXPECT_THAT(first, ::testing::EndsWith(" (sandbox)"));
@@ -297,8 +227,8 @@ TEST(GatewayProcessTest, SandboxPrintsItsListeningLineAndAnswersTheApi) {
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.customers_size(), 5);
   gateway.Signal(SIGTERM);
-  std::string err;
-  EXPECT_EQ(gateway.Wait(&err), 0);
+  const testing::CommandResult result = gateway.Wait();
+  EXPECT_EQ(result.exit_code, 0);
 }
 
 TEST(GatewayProcessTest, ServesTlsAndRequiresClientCertificatesWhenConfigured) {
@@ -309,8 +239,8 @@ TEST(GatewayProcessTest, ServesTlsAndRequiresClientCertificatesWhenConfigured) {
       dir.Write("server.key", pki.server.key_pem), "\" client_ca_file: \"", dir.Write("ca.crt", pki.ca_pem),
       "\" require_client_certificate: true }\n");
   const std::string config = dir.Write("c.textproto", absl::StrCat(ValidConfig(dir), tls));
-  Gateway gateway({"--config", config});
-  const Listening listening = ParseFirstLine(gateway.FirstLine());
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config});
+  const Listening listening = ParseFirstLine(gateway.ReadLine());
   ASSERT_GT(listening.port, 0);
   grpc::SslCredentialsOptions with_cert;
   with_cert.pem_root_certs = pki.ca_pem;
@@ -322,17 +252,17 @@ TEST(GatewayProcessTest, ServesTlsAndRequiresClientCertificatesWhenConfigured) {
   EXPECT_EQ(HealthStatus(listening.target, grpc::SslCredentials(without_cert)), -1);
   EXPECT_EQ(HealthStatus(listening.target), -1) << "plaintext must not reach a TLS listener";
   gateway.Signal(SIGTERM);
-  std::string err;
-  EXPECT_EQ(gateway.Wait(&err), 0);
+  const testing::CommandResult result = gateway.Wait();
+  EXPECT_EQ(result.exit_code, 0);
 }
 
 TEST(GatewayProcessTest, RefusesPlaintextOnANonLoopbackAddress) {
   TempDir dir;
   const std::string config = dir.Write("c.textproto", ValidConfig(dir));
-  Gateway gateway({"--config", config, "--listen", "0.0.0.0:0"});
-  std::string err;
-  EXPECT_EQ(gateway.Wait(&err), 2);
-  EXPECT_THAT(err, HasSubstr("tls: required when a listen address is not loopback"));
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config, "--listen", "0.0.0.0:0"});
+  const testing::CommandResult result = gateway.Wait();
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("tls: required when a listen address is not loopback"));
 }
 
 // The status of a unary call with an empty request to `method`. A streaming method answers an
@@ -374,11 +304,11 @@ TEST(GatewayProcessTest, HealthListenerAnswersInPlaintextWhileTheApiIsTlsAndServ
                                        "\" key_file: \"", dir.Write("server.key", pki.server.key_pem), "\" }\n");
   const std::string config = dir.Write(
       "c.textproto", absl::StrCat(ValidConfig(dir), tls, "health_listen_address: \"127.0.0.1:0\"\n"));
-  Gateway gateway({"--config", config});
-  const Listening listening = ParseFirstLine(gateway.FirstLine());
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config});
+  const Listening listening = ParseFirstLine(gateway.ReadLine());
   ASSERT_GT(listening.port, 0);
-  ASSERT_GT(AdminPort(gateway.ReadStdoutLine()), 0);
-  const std::string health_line = gateway.ReadStdoutLine();
+  ASSERT_GT(AdminPort(gateway.ReadLine()), 0);
+  const std::string health_line = gateway.ReadLine();
   const std::string health = HealthTarget(health_line);
   ASSERT_FALSE(health.empty()) << health_line;
 
@@ -394,42 +324,42 @@ TEST(GatewayProcessTest, HealthListenerAnswersInPlaintextWhileTheApiIsTlsAndServ
   EXPECT_EQ(CallStatus(health, "/partner.v1.AccessService/AssignRoles"), grpc::StatusCode::UNIMPLEMENTED);
 
   gateway.Signal(SIGTERM);
-  std::string err;
-  EXPECT_EQ(gateway.Wait(&err), 0);
+  const testing::CommandResult result = gateway.Wait();
+  EXPECT_EQ(result.exit_code, 0);
 }
 
 TEST(GatewayProcessTest, FlagOverridesTheHealthListenAddress) {
   TempDir dir;
   const std::string config = dir.Write(
       "c.textproto", absl::StrCat(ValidConfig(dir), "health_listen_address: \"not-an-address\"\n"));
-  Gateway gateway({"--config", config, "--health_listen", "127.0.0.1:0"});
-  ASSERT_GT(ParseFirstLine(gateway.FirstLine()).port, 0);
-  ASSERT_GT(AdminPort(gateway.ReadStdoutLine()), 0);
-  const std::string health = HealthTarget(gateway.ReadStdoutLine());
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config, "--health_listen", "127.0.0.1:0"});
+  ASSERT_GT(ParseFirstLine(gateway.ReadLine()).port, 0);
+  ASSERT_GT(AdminPort(gateway.ReadLine()), 0);
+  const std::string health = HealthTarget(gateway.ReadLine());
   ASSERT_FALSE(health.empty());
   EXPECT_EQ(HealthStatus(health), 1);
   gateway.Signal(SIGTERM);
-  std::string err;
-  EXPECT_EQ(gateway.Wait(&err), 0);
+  const testing::CommandResult result = gateway.Wait();
+  EXPECT_EQ(result.exit_code, 0);
 }
 
 TEST(GatewayProcessTest, RefusesABadHealthListenAddressNamingTheField) {
   TempDir dir;
   const std::string config = dir.Write(
       "c.textproto", absl::StrCat(ValidConfig(dir), "health_listen_address: \"50052\"\n"));
-  Gateway gateway({"--config", config});
-  std::string err;
-  EXPECT_EQ(gateway.Wait(&err), 2);
-  EXPECT_THAT(err, HasSubstr("health_listen_address: \"50052\" is not HOST:PORT"));
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config});
+  const testing::CommandResult result = gateway.Wait();
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("health_listen_address: \"50052\" is not HOST:PORT"));
 }
 
 TEST(GatewayProcessTest, RefusesAHealthListenAddressOnTheAdminPort) {
   TempDir dir;
   const std::string config = dir.Write("c.textproto", ValidConfig(dir));
-  Gateway gateway({"--config", config, "--admin_listen", "127.0.0.1:19464", "--health_listen", "0.0.0.0:19464"});
-  std::string err;
-  EXPECT_EQ(gateway.Wait(&err), 2);
-  EXPECT_THAT(err, HasSubstr("health_listen_address: \"0.0.0.0:19464\" is also used by \"127.0.0.1:19464\""));
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config, "--admin_listen", "127.0.0.1:19464", "--health_listen", "0.0.0.0:19464"});
+  const testing::CommandResult result = gateway.Wait();
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_THAT(result.err, HasSubstr("health_listen_address: \"0.0.0.0:19464\" is also used by \"127.0.0.1:19464\""));
 }
 
 // A loopback TCP port that completes connections (the kernel's backlog) but never answers: an
@@ -471,11 +401,11 @@ TEST(GatewayProcessTest, HealthListenerGoesNotServingWhileTheApiDrains) {
                    "callers { allow_unauthenticated: true }\n", "upstreams { authority_url: \"", url,
                    "\" partner_center_url: \"", url, "\" arm_url: \"", url, "\" graph_url: \"", url,
                    "\" ca_bundle_file: \"", dir.Write("ca.crt", pki.ca_pem), "\" }\n"));
-  Gateway gateway({"--config", config});
-  const Listening listening = ParseFirstLine(gateway.FirstLine());
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--config", config});
+  const Listening listening = ParseFirstLine(gateway.ReadLine());
   ASSERT_GT(listening.port, 0);
-  ASSERT_GT(AdminPort(gateway.ReadStdoutLine()), 0);
-  const std::string health = HealthTarget(gateway.ReadStdoutLine());
+  ASSERT_GT(AdminPort(gateway.ReadLine()), 0);
+  const std::string health = HealthTarget(gateway.ReadLine());
   ASSERT_FALSE(health.empty());
   ASSERT_EQ(HealthStatus(health), 1);
 
@@ -499,9 +429,9 @@ TEST(GatewayProcessTest, HealthListenerGoesNotServingWhileTheApiDrains) {
   EXPECT_EQ(status, 2);
   caller.join();
   EXPECT_FALSE(in_flight.ok()) << "cancelled at the end of the drain";
-  std::string err;
-  EXPECT_EQ(gateway.Wait(&err), 0);
-  EXPECT_THAT(err, HasSubstr("SIGTERM received, draining for up to 4s"));
+  const testing::CommandResult result = gateway.Wait();
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_THAT(result.err, HasSubstr("SIGTERM received, draining for up to 4s"));
   EXPECT_EQ(HealthStatus(health), -1) << "the health listener closes after the drain";
 }
 
