@@ -143,23 +143,14 @@ ArmClient::ArmClient(std::shared_ptr<http::HttpClient> http, UpstreamOptions opt
 
 http::HttpRequest ArmClient::NewRequest(std::string method, std::string operation, std::string tenant,
                                         std::string url) const {
-  http::HttpRequest request;
-  request.method = std::move(method);
-  request.url = std::move(url);
-  request.headers.emplace_back("Accept", "application/json");
-  request.token_tenant = std::move(tenant);
-  request.token_scope = options_.arm_scope;
-  request.operation = std::move(operation);
   // ARM throttles per subscription, reads apart from writes and deletes (CONTRACTS.md §5.2).
-  const std::string family = request.method == "GET" ? "arm-read/" : "arm-write/";
-  const std::size_t at = request.url.find("/subscriptions/");
-  if (at == std::string::npos) {
-    request.rate_limit_keys.push_back(absl::StrCat(family, "tenant:", request.token_tenant));
-  } else {
-    const std::size_t start = at + std::string_view("/subscriptions/").size();
-    request.rate_limit_keys.push_back(absl::StrCat(family, request.url.substr(start, request.url.find_first_of("/?", start) - start)));
-  }
-  return request;
+  const std::string family = method == "GET" ? "arm-read/" : "arm-write/";
+  const std::optional<std::string> subscription = SegmentAfter(url, "/subscriptions/");
+  std::string rate_limit_key =
+      subscription.has_value() ? absl::StrCat(family, *subscription) : absl::StrCat(family, "tenant:", tenant);
+  return JsonRequest({.method = std::move(method), .url = std::move(url), .operation = std::move(operation),
+                      .token_tenant = std::move(tenant), .token_scope = options_.arm_scope,
+                      .rate_limit_keys = {std::move(rate_limit_key)}});
 }
 
 template <class T>

@@ -67,6 +67,25 @@ std::string PercentEncode(absl::string_view value, bool encode_dots) {
 
 }  // namespace
 
+http::HttpRequest JsonRequest(RequestSpec spec) {
+  http::HttpRequest request;
+  request.method = std::move(spec.method);
+  request.url = std::move(spec.url);
+  request.headers.emplace_back("Accept", "application/json");
+  request.token_tenant = std::move(spec.token_tenant);
+  request.token_scope = std::move(spec.token_scope);
+  request.operation = std::move(spec.operation);
+  request.rate_limit_keys = std::move(spec.rate_limit_keys);
+  return request;
+}
+
+std::optional<std::string> SegmentAfter(absl::string_view url, absl::string_view marker) {
+  const std::size_t at = url.find(marker);
+  if (at == absl::string_view::npos) return std::nullopt;
+  const std::size_t start = at + marker.size();
+  return std::string(url.substr(start, url.find_first_of("/?", start) - start));
+}
+
 ops::OpTask<absl::StatusOr<http::HttpResponse>> Call(http::HttpClient& client, const ops::OpContext& ctx,
                                                      http::HttpRequest request) {
   if (ctx.cancel->cancelled()) co_return absl::CancelledError("the call was cancelled");

@@ -1,6 +1,7 @@
-// What the three typed clients share: the awaitable bridge from an ops coroutine to the
-// callback-style http::HttpClient, URL building from percent-encoded parts, and the mapping of
-// an upstream error response to absl::Status (DESIGN.md "Errors").
+// What the three typed clients share: the request every call starts from, the awaitable bridge
+// from an ops coroutine to the callback-style http::HttpClient, URL building from
+// percent-encoded parts, and the mapping of an upstream error response to absl::Status
+// (DESIGN.md "Errors").
 //
 // Thread-safety: free functions without state; Call() resumes its caller on whichever thread
 // completes the HTTP exchange.
@@ -31,6 +32,24 @@ struct UpstreamOptions {
   std::string graph_scope = "https://graph.microsoft.com/.default";
   std::string partner_tenant_id;
 };
+
+// What a client decides about a request; JsonRequest adds what every upstream call has in common.
+struct RequestSpec {
+  std::string method = "GET";
+  std::string url;
+  std::string operation;  // for logs and metrics: "arm.list_role_definitions"
+  std::string token_tenant;
+  std::string token_scope;
+  std::vector<std::string> rate_limit_keys;  // the service's throttling units (CONTRACTS.md)
+};
+
+// `spec` as an http::HttpRequest that accepts JSON ("Accept: application/json").
+http::HttpRequest JsonRequest(RequestSpec spec);
+
+// The path segment of `url` right after the first `marker`, up to the next '/' or '?'
+// (SegmentAfter("/subscriptions/s1/providers", "/subscriptions/") is "s1"); nullopt when `url`
+// has no `marker`. The clients key their rate limits on these.
+std::optional<std::string> SegmentAfter(absl::string_view url, absl::string_view marker);
 
 // Sends `request` with the caller's deadline and correlation id; cancelling ctx aborts it. An
 // already cancelled ctx completes with CANCELLED and sends nothing.

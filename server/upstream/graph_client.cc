@@ -111,15 +111,10 @@ GraphClient::GraphClient(std::shared_ptr<http::HttpClient> http, UpstreamOptions
 
 http::HttpRequest GraphClient::NewRequest(std::string method, std::string operation, std::string tenant,
                                           std::string url) const {
-  http::HttpRequest request;
-  request.method = std::move(method);
-  request.url = std::move(url);
-  request.headers.emplace_back("Accept", "application/json");
-  request.token_tenant = std::move(tenant);
-  request.token_scope = options_.graph_scope;
-  request.operation = std::move(operation);
-  request.rate_limit_keys.push_back(absl::StrCat("graph/", request.token_tenant));
-  return request;
+  std::string rate_limit_key = absl::StrCat("graph/", tenant);
+  return JsonRequest({.method = std::move(method), .url = std::move(url), .operation = std::move(operation),
+                      .token_tenant = std::move(tenant), .token_scope = options_.graph_scope,
+                      .rate_limit_keys = {std::move(rate_limit_key)}});
 }
 
 ops::OpTask<absl::StatusOr<User>> GraphClient::GetUser(const ops::OpContext& ctx, std::string tenant,

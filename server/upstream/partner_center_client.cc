@@ -229,21 +229,14 @@ PartnerCenterClient::PartnerCenterClient(std::shared_ptr<http::HttpClient> http,
     : http_(std::move(http)), options_(std::move(options)) {}
 
 http::HttpRequest PartnerCenterClient::NewRequest(std::string operation, std::string url) const {
-  http::HttpRequest request;
-  request.method = "GET";
-  request.url = std::move(url);
-  request.headers.emplace_back("Accept", "application/json");
-  request.token_tenant = options_.partner_tenant_id;
-  request.token_scope = options_.partner_center_scope;
-  request.operation = std::move(operation);
   // Partner Center limits per partner and per partner + customer (CONTRACTS.md §2.6).
-  request.rate_limit_keys.push_back("pc/partner");
-  const std::size_t at = request.url.find("/v1/customers/");
-  if (at != std::string::npos) {
-    const std::size_t start = at + std::string_view("/v1/customers/").size();
-    request.rate_limit_keys.push_back(absl::StrCat("pc-customer/", request.url.substr(start, request.url.find_first_of("/?", start) - start)));
+  std::vector<std::string> rate_limit_keys = {"pc/partner"};
+  if (const std::optional<std::string> customer = SegmentAfter(url, "/v1/customers/")) {
+    rate_limit_keys.push_back(absl::StrCat("pc-customer/", *customer));
   }
-  return request;
+  return JsonRequest({.url = std::move(url), .operation = std::move(operation),
+                      .token_tenant = options_.partner_tenant_id, .token_scope = options_.partner_center_scope,
+                      .rate_limit_keys = std::move(rate_limit_keys)});
 }
 
 ops::OpTask<absl::StatusOr<ops::pc::CustomerPage>> PartnerCenterClient::ListCustomers(const ops::OpContext& ctx,

@@ -72,6 +72,28 @@ TEST(UrlTest, SameOriginComparesSchemeHostAndPort) {
   EXPECT_FALSE(SameOrigin("/v1/customers", "https://management.azure.com"));
 }
 
+TEST(UrlTest, SegmentAfterStopsAtTheNextSlashOrQuery) {
+  EXPECT_EQ(SegmentAfter("https://h/subscriptions/s1/providers/x", "/subscriptions/"), "s1");
+  EXPECT_EQ(SegmentAfter("https://h/v1/customers/c1?size=5", "/v1/customers/"), "c1");
+  EXPECT_EQ(SegmentAfter("https://h/v1/customers/c1", "/v1/customers/"), "c1");
+  EXPECT_EQ(SegmentAfter("https://h/v1/customers/", "/v1/customers/"), "");
+  EXPECT_EQ(SegmentAfter("https://h/v1/customers?size=5", "/v1/customers/"), std::nullopt);
+}
+
+TEST(JsonRequestTest, AcceptsJsonAndKeepsWhatTheClientChose) {
+  const http::HttpRequest request =
+      JsonRequest({.method = "PUT", .url = "https://h/r", .operation = "arm.put_thing", .token_tenant = "t1",
+                   .token_scope = "https://h/.default", .rate_limit_keys = {"arm-write/s1"}});
+  EXPECT_EQ(request.method, "PUT");
+  EXPECT_EQ(request.url, "https://h/r");
+  EXPECT_THAT(request.headers, ::testing::ElementsAre(Pair("Accept", "application/json")));
+  EXPECT_EQ(request.operation, "arm.put_thing");
+  EXPECT_EQ(request.token_tenant, "t1");
+  EXPECT_EQ(request.token_scope, "https://h/.default");
+  EXPECT_THAT(request.rate_limit_keys, ::testing::ElementsAre("arm-write/s1"));
+  EXPECT_EQ(JsonRequest({.url = "https://h/r"}).method, "GET");
+}
+
 TEST(CallTest, CopiesContextIntoRequest) {
   FakeHttpClient client;
   client.Respond(200, "{}");
