@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "nlohmann/json.hpp"
 
 namespace partner::emulator {
@@ -489,7 +490,15 @@ absl::Status Emulator::Impl::Listen() {
   const bool v6 = options_.host.find(':') != std::string::npos;
   base_url_ = absl::StrCat(options_.https ? "https://" : "http://", v6 ? "[" : "", options_.host, v6 ? "]" : "", ":", port_);
   services_ = std::make_unique<Services>(options_.services, base_url_);
+  // event_base_loop forgets a loopbreak that came before it started, so an emulator destroyed
+  // right after Start would wait for its loop forever: return only once the loop runs.
+  absl::Notification running;
+  const timeval now{0, 0};
+  event_base_once(
+      base_, -1, EV_TIMEOUT, [](evutil_socket_t, short, void* arg) { static_cast<absl::Notification*>(arg)->Notify(); },
+      &running, &now);
   loop_ = std::thread([base = base_] { event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY); });
+  running.WaitForNotification();
   return absl::OkStatus();
 }
 
