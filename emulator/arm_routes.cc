@@ -291,7 +291,8 @@ EmuResponse Services::HandleArm(const EmuRequest& request) {
     if (existing == assignments_.end() || !absl::EqualsIgnoreCase(existing->second.scope, scope)) return respond(204, nullptr);
     json body = AssignmentJson(existing->second, subscription);
     assignments_.erase(existing);
-    return respond(200, body);
+    state_changed_ = true;
+    return options_.arm_delete_returns_body ? respond(200, body) : respond(204, nullptr);
   }
   if (request.method != "PUT") return error(405, "MethodNotAllowed", "The method is not allowed.");
   Count("arm.put_role_assignment");
@@ -352,7 +353,9 @@ EmuResponse Services::HandleArm(const EmuRequest& request) {
     if (absl::EqualsIgnoreCase(a.scope, scope) && a.role_definition_guid == wanted.role_definition_guid &&
         a.principal_id == wanted.principal_id) {
       return error(409, "RoleAssignmentExists",
-                   absl::StrCat("The role assignment already exists. The ID of the existing role assignment is ", Hyphenless(a.name), "."));
+                   options_.arm_exists_names_existing_id
+                       ? absl::StrCat("The role assignment already exists. The ID of the existing role assignment is ", Hyphenless(a.name), ".")
+                       : std::string("The role assignment already exists."));
     }
   }
   if (in_subscription >= options_.role_assignment_limit) {
@@ -360,6 +363,7 @@ EmuResponse Services::HandleArm(const EmuRequest& request) {
   }
   const json created = AssignmentJson(wanted, subscription);
   assignments_[key] = std::move(wanted);
+  state_changed_ = true;
   return respond(201, created);
 }
 

@@ -331,8 +331,11 @@ EmuResponse Emulator::Impl::FaultResponse(const Picked& picked, const EmuRequest
                                      {"message", throttle ? "Please retry again later." : "Service unavailable."},
                                      {"innerError", {{"code", absl::StrCat(response.status)}, {"status", absl::StrCat(response.status)}}}}}}
                         .dump();
-    // Graph writes fractional seconds (CONTRACTS.md §6.3).
-    if (throttle) response.With("Retry-After", absl::StrFormat("%.3f", seconds));
+    // Graph may write fractional seconds (CONTRACTS.md §6.3).
+    if (throttle) {
+      response.With("Retry-After", options_.services.graph_fractional_retry_after ? absl::StrFormat("%.3f", seconds)
+                                                                                 : absl::StrCat(static_cast<int>(std::ceil(seconds))));
+    }
   } else {
     response.body = nlohmann::json{{"error",
                                     {{"code", throttle ? "TooManyRequests" : "ServiceUnavailable"},
@@ -489,7 +492,9 @@ absl::Status Emulator::Impl::Listen() {
                                               : reinterpret_cast<sockaddr_in*>(&address)->sin_port);
   const bool v6 = options_.host.find(':') != std::string::npos;
   base_url_ = absl::StrCat(options_.https ? "https://" : "http://", v6 ? "[" : "", options_.host, v6 ? "]" : "", ":", port_);
-  services_ = std::make_unique<Services>(options_.services, base_url_);
+  absl::StatusOr<std::unique_ptr<Services>> services = Services::Create(options_.services, base_url_);
+  if (!services.ok()) return services.status();
+  services_ = *std::move(services);
   // event_base_loop forgets a loopbreak that came before it started, so an emulator destroyed
   // right after Start would wait for its loop forever: return only once the loop runs.
   absl::Notification running;

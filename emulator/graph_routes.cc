@@ -184,6 +184,8 @@ EmuResponse Services::HandleGraph(const EmuRequest& request) {
   user.account_enabled = body["accountEnabled"].get<bool>();
   user.created = clock_();
   users.push_back(user);
+  created_users_.push_back({customer->id, user});
+  state_changed_ = true;
   json created = UserJson(user);
   created["mail"] = nullptr;
   created["@odata.context"] = context + "/$entity";

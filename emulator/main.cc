@@ -35,8 +35,18 @@ ABSL_FLAG(std::string, tls_key, "", "PEM private key for HTTPS");
 ABSL_FLAG(std::string, ca_out, "", "write the generated certificate (PEM) here, for clients to trust");
 ABSL_FLAG(std::string, client_secret, "sandbox-client-secret", "accepted client secret (empty: none)");
 ABSL_FLAG(std::string, client_certificate, "", "PEM certificate whose key signs accepted client assertions");
+ABSL_FLAG(std::string, state_file, "",
+          "keep created users and role assignments in this file across restarts (empty: in memory only)");
 ABSL_FLAG(bool, partner_center_bom, true, "start Partner Center bodies with a UTF-8 BOM");
+ABSL_FLAG(bool, partner_center_numeric_error_codes, true, "Partner Center error codes as JSON numbers (false: strings)");
+ABSL_FLAG(bool, partner_center_next_link_v1, true, "customer list next links start with /v1 (false: /customers...)");
+ABSL_FLAG(bool, partner_center_upper_case_subscription_ids, true, "Partner Center subscription ids in upper case");
 ABSL_FLAG(bool, arm_throttling, true, "ARM token buckets at the documented limits");
+ABSL_FLAG(bool, arm_delete_returns_body, true, "deleting a role assignment answers 200 with it (false: 204)");
+ABSL_FLAG(bool, arm_exists_names_existing_id, true, "409 RoleAssignmentExists names the existing assignment");
+ABSL_FLAG(int, principal_replication_delay_ms, 10000,
+          "ARM answers PrincipalNotFound for a user younger than this unless principalType is given");
+ABSL_FLAG(bool, graph_fractional_retry_after, true, "Graph Retry-After in fractional seconds (false: whole)");
 
 namespace {
 
@@ -89,8 +99,20 @@ int main(int argc, char** argv) {
   options.services.seed.seed = absl::GetFlag(FLAGS_seed);
   options.services.token_lifetime = absl::Seconds(absl::GetFlag(FLAGS_token_lifetime_s));
   options.services.client_secret = absl::GetFlag(FLAGS_client_secret);
+  options.services.state_file = absl::GetFlag(FLAGS_state_file);
   options.services.partner_center_bom = absl::GetFlag(FLAGS_partner_center_bom);
+  options.services.partner_center_numeric_error_codes = absl::GetFlag(FLAGS_partner_center_numeric_error_codes);
+  options.services.partner_center_next_link_v1 = absl::GetFlag(FLAGS_partner_center_next_link_v1);
+  options.services.partner_center_upper_case_subscription_ids = absl::GetFlag(FLAGS_partner_center_upper_case_subscription_ids);
   options.services.arm_throttling = absl::GetFlag(FLAGS_arm_throttling);
+  options.services.arm_delete_returns_body = absl::GetFlag(FLAGS_arm_delete_returns_body);
+  options.services.arm_exists_names_existing_id = absl::GetFlag(FLAGS_arm_exists_names_existing_id);
+  options.services.graph_fractional_retry_after = absl::GetFlag(FLAGS_graph_fractional_retry_after);
+  if (absl::GetFlag(FLAGS_principal_replication_delay_ms) < 0) {
+    std::cerr << "partner-emulator: --principal_replication_delay_ms must not be negative\n";
+    return 2;
+  }
+  options.services.principal_replication_delay = absl::Milliseconds(absl::GetFlag(FLAGS_principal_replication_delay_ms));
   if (const std::string path = absl::GetFlag(FLAGS_client_certificate); !path.empty()) {
     std::ifstream in(path);
     std::stringstream pem;

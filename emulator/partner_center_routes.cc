@@ -1,6 +1,6 @@
 // Partner Center (CONTRACTS.md §2-4): customers with seek paging and the starts_with filter,
 // customer by id, subscriptions, subscription by id, azureEntitlements; both error shapes, numeric
-// error codes, an optional UTF-8 BOM, next links with /v1 and self links without.
+// error codes, an optional UTF-8 BOM, next links with /v1 (or without) and self links without.
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -40,8 +40,9 @@ json CustomerJson(const Customer& c, bool full) {
   return out;
 }
 
-json SubscriptionJson(const Customer& c, const PcSubscription& s) {
-  json out = {{"id", s.id},
+// `id` is the subscription's id as this Partner Center writes it (upper or lower case).
+json SubscriptionJson(const Customer& c, const PcSubscription& s, const std::string& id) {
+  json out = {{"id", id},
               {"offerId", s.offer_id},
               {"offerName", s.offer_name},
               {"friendlyName", s.friendly_name},
@@ -57,8 +58,8 @@ json SubscriptionJson(const Customer& c, const PcSubscription& s) {
               {"billingCycle", s.billing_type == "usage" ? "one_time" : "monthly"},
               {"actions", json::array({"Cancel", "Edit"})},
               {"contractType", "subscription"},
-              {"links", {{"self", Link(absl::StrCat("/customers/", c.id, "/subscriptions/", s.id))}}},
-              {"orderId", s.id},
+              {"links", {{"self", Link(absl::StrCat("/customers/", c.id, "/subscriptions/", id))}}},
+              {"orderId", id},
               {"attributes", {{"etag", absl::Base64Escape(s.id)}, {"objectType", "Subscription"}}}};
   if (!s.entitlement_id.empty()) out["entitlementId"] = s.entitlement_id;
   return out;
@@ -112,7 +113,11 @@ EmuResponse Services::HandlePartnerCenter(const EmuRequest& request) {
     return response;
   };
   auto error = [&](int status, int code, const std::string& description) {
-    return respond(status, {{"code", code}, {"description", description}, {"data", json::array()}, {"source", "PartnerFD"}});
+    const json code_json = options_.partner_center_numeric_error_codes ? json(code) : json(absl::StrCat(code));
+    return respond(status, {{"code", code_json}, {"description", description}, {"data", json::array()}, {"source", "PartnerFD"}});
+  };
+  auto subscription_id = [&](const std::string& id) {
+    return options_.partner_center_upper_case_subscription_ids ? id : Lower(id);
   };
   auto not_found_route = [&] { return respond(404, {{"statusCode", 404}, {"message", "Resource not found"}}); };
 
@@ -177,7 +182,8 @@ EmuResponse Services::HandlePartnerCenter(const EmuRequest& request) {
       ContinuationState next = state;
       next.offset = i;
       const std::string token = EncodeContinuation(NewGuid(), next);
-      body["links"]["next"] = Link(absl::StrCat("/v1/customers?size=", state.size, "&seekOperation=Next"),
+      body["links"]["next"] = Link(absl::StrCat(options_.partner_center_next_link_v1 ? "/v1" : "", "/customers?size=", state.size,
+                                                "&seekOperation=Next"),
                                    json::array({{{"key", "MS-ContinuationToken"}, {"value", token}}}));
       body["continuationToken"] = token;
     }
@@ -206,7 +212,7 @@ EmuResponse Services::HandlePartnerCenter(const EmuRequest& request) {
   if (s.size() == 4) {
     Count("pc.list_subscriptions");
     json items = json::array();
-    for (const PcSubscription& sub : customer->subscriptions) items.push_back(SubscriptionJson(*customer, sub));
+    for (const PcSubscription& sub : customer->subscriptions) items.push_back(SubscriptionJson(*customer, sub, subscription_id(sub.id)));
     return respond(200, {{"totalCount", items.size()}, {"items", items}, {"attributes", {{"objectType", "Collection"}}}});
   }
   const PcSubscription* sub = nullptr;
@@ -216,7 +222,7 @@ EmuResponse Services::HandlePartnerCenter(const EmuRequest& request) {
   if (sub == nullptr) return error(404, 20003, absl::StrCat("Subscription with id ", s[4], " not found."));
   if (s.size() == 5) {
     Count("pc.get_subscription");
-    return respond(200, SubscriptionJson(*customer, *sub));
+    return respond(200, SubscriptionJson(*customer, *sub, subscription_id(sub->id)));
   }
   if (Lower(s[5]) != "azureentitlements") return not_found_route();
   Count("pc.azure_entitlements");
@@ -227,7 +233,7 @@ EmuResponse Services::HandlePartnerCenter(const EmuRequest& request) {
     items.push_back({{"id", id},
                      {"friendlyName", azure ? azure->display_name : ""},
                      {"status", "active"},
-                     {"subscriptionId", sub->id}});
+                     {"subscriptionId", subscription_id(sub->id)}});
   }
   return respond(200, {{"totalCount", items.size()}, {"items", items}, {"attributes", {{"objectType", "Collection"}}}});
 }

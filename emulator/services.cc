@@ -1,11 +1,13 @@
 #include "emulator/services.h"
 
 #include <algorithm>
+#include <iostream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 
 namespace partner::emulator {
@@ -64,10 +66,123 @@ std::string Services::NewGuid() {
                          0x8000 | ((lo >> 48) & 0x3fff), lo & 0xffffffffffffULL);
 }
 
+absl::StatusOr<std::unique_ptr<Services>> Services::Create(ServiceOptions options, std::string base_url,
+                                                            absl::AnyInvocable<absl::Time()> clock) {
+  std::unique_ptr<Services> services(new Services(std::move(options), std::move(base_url), std::move(clock)));
+  if (!services->options_.state_file.empty()) {
+    if (absl::Status loaded = services->LoadState(); !loaded.ok()) return loaded;
+  }
+  return services;
+}
+
+absl::Status Services::LoadState() {
+  const std::string& path = options_.state_file;
+  absl::StatusOr<std::optional<PersistedState>> read = ReadStateFile(path, options_.seed);
+  if (!read.ok()) return read.status();
+  std::optional<StateSnapshot> snapshot;
+  {
+    absl::MutexLock lock(&mu_);
+    if (read->has_value()) {
+      // Entries must fit the seeded world as the routes would have made them.
+      for (std::size_t i = 0; i < (*read)->users.size(); ++i) {
+        CreatedUser& created = (*read)->users[i];
+        const std::string where = absl::StrCat("users[", i, "]");
+        Customer* customer = FindCustomer(created.tenant_id);
+        if (customer == nullptr) {
+          return UnusableStateFile(path, absl::StrCat(where, ".tenantId: no customer tenant ", created.tenant_id, " in the seeded data"));
+        }
+        const std::string& upn = created.user.user_principal_name;
+        const std::size_t at = upn.find('@');
+        if (at == std::string::npos || !absl::EqualsIgnoreCase(upn.substr(at + 1), customer->domain)) {
+          return UnusableStateFile(path, absl::StrCat(where, ".userPrincipalName: '", upn, "' is not in the tenant's domain ", customer->domain));
+        }
+        for (const User& u : customer->users) {
+          if (absl::EqualsIgnoreCase(u.id, created.user.id) || absl::EqualsIgnoreCase(u.user_principal_name, upn)) {
+            return UnusableStateFile(path, absl::StrCat(where, ": a user with id ", created.user.id, " or name ", upn,
+                                                        " already exists in tenant ", customer->id));
+          }
+        }
+        customer->users.push_back(created.user);
+        created_users_.push_back(std::move(created));
+      }
+      for (std::size_t i = 0; i < (*read)->role_assignments.size(); ++i) {
+        RoleAssignment& a = (*read)->role_assignments[i];
+        const std::string where = absl::StrCat("roleAssignments[", i, "]");
+        const std::vector<std::string> parts = absl::StrSplit(a.scope, '/');
+        // "/subscriptions/{id}" or "/subscriptions/{id}/resourceGroups/{group}".
+        AzureSubscription* azure = parts.size() >= 3 && parts[0].empty() && parts[1] == "subscriptions" ? FindAzureSubscription(parts[2]) : nullptr;
+        const bool scope_ok = azure != nullptr && (parts.size() == 3 || (parts.size() == 5 && absl::EqualsIgnoreCase(parts[3], "resourceGroups") &&
+                                                                        std::find(azure->resource_groups.begin(), azure->resource_groups.end(),
+                                                                                  Lower(parts[4])) != azure->resource_groups.end()));
+        if (!scope_ok) {
+          return UnusableStateFile(path, absl::StrCat(where, ".scope: '", a.scope, "' is not a seeded subscription or resource group"));
+        }
+        if (FindRole(azure->tenant_id, a.role_definition_guid) == nullptr) {
+          return UnusableStateFile(path, absl::StrCat(where, ".roleDefinitionGuid: no role ", a.role_definition_guid, " in tenant ", azure->tenant_id));
+        }
+        if (a.principal_type != "User" && a.principal_type != "Group" && a.principal_type != "ServicePrincipal" &&
+            a.principal_type != "ForeignGroup") {
+          return UnusableStateFile(path, absl::StrCat(where, ".principalType: '", a.principal_type, "' is not User, Group, ServicePrincipal or ForeignGroup"));
+        }
+        a.name = Lower(a.name);
+        a.role_definition_guid = Lower(a.role_definition_guid);
+        a.principal_id = Lower(a.principal_id);
+        if (assignments_.count(a.name) != 0) return UnusableStateFile(path, absl::StrCat(where, ".name: ", a.name, " appears twice"));
+        assignments_[a.name] = std::move(a);
+      }
+    }
+    state_changed_ = true;
+    snapshot = TakeStateSnapshot();
+  }
+  return SaveState(*snapshot);
+}
+
+std::optional<Services::StateSnapshot> Services::TakeStateSnapshot() {
+  if (!state_changed_ || options_.state_file.empty()) return std::nullopt;
+  state_changed_ = false;
+  StateSnapshot snapshot;
+  snapshot.generation = ++state_generation_;
+  snapshot.state.users = created_users_;
+  for (const auto& [name, assignment] : assignments_) snapshot.state.role_assignments.push_back(assignment);
+  return snapshot;
+}
+
+absl::Status Services::SaveState(const StateSnapshot& snapshot) {
+  const std::string contents = SerializeState(options_.seed, snapshot.state);
+  absl::MutexLock lock(&state_write_mu_);
+  if (snapshot.generation <= written_generation_) return absl::OkStatus();
+  absl::Status written = WriteFileAtomically(options_.state_file, contents);
+  if (written.ok()) written_generation_ = snapshot.generation;
+  return written;
+}
+
 void Services::Count(const std::string& route) { ++counters_.requests_by_route[route]; }
 
 EmuResponse Services::Handle(const EmuRequest& request) {
-  absl::MutexLock lock(&mu_);
+  EmuResponse response;
+  std::optional<StateSnapshot> snapshot;
+  {
+    absl::MutexLock lock(&mu_);
+    response = HandleLocked(request);
+    snapshot = TakeStateSnapshot();
+  }
+  if (!snapshot) return response;
+  if (absl::Status saved = SaveState(*snapshot); !saved.ok()) {
+    // The change is made in memory but would not survive a restart: the caller must not believe
+    // it durable. ARM and Graph, the services that change state, share this error shape.
+    std::cerr << "partner-emulator: state file: " << saved.message() << std::endl;
+    EmuResponse failed;
+    failed.status = 500;
+    failed.body = nlohmann::json{{"error", {{"code", "InternalServerError"},
+                                            {"message", absl::StrCat("The emulator could not save its state: ", saved.message())}}}}
+                      .dump();
+    failed.With("Content-Type", "application/json; charset=utf-8");
+    return failed;
+  }
+  return response;
+}
+
+EmuResponse Services::HandleLocked(const EmuRequest& request) {
   const std::vector<std::string>& s = request.segments;
   if (!s.empty() && s[0] == "_emulator") return HandleAdmin(request);
   if (s.size() == 4 && Lower(s[1]) == "oauth2" && Lower(s[2]) == "v2.0" && Lower(s[3]) == "token") {
@@ -202,11 +317,20 @@ bool Services::SetAuthorizationDenied(absl::string_view azure_subscription_id, b
 }
 
 void Services::AddRoleAssignment(RoleAssignment assignment) {
-  absl::MutexLock lock(&mu_);
-  assignment.name = Lower(assignment.name);
-  assignment.role_definition_guid = Lower(assignment.role_definition_guid);
-  assignment.principal_id = Lower(assignment.principal_id);
-  assignments_[assignment.name] = std::move(assignment);
+  std::optional<StateSnapshot> snapshot;
+  {
+    absl::MutexLock lock(&mu_);
+    assignment.name = Lower(assignment.name);
+    assignment.role_definition_guid = Lower(assignment.role_definition_guid);
+    assignment.principal_id = Lower(assignment.principal_id);
+    assignments_[assignment.name] = std::move(assignment);
+    state_changed_ = true;
+    snapshot = TakeStateSnapshot();
+  }
+  if (!snapshot) return;
+  if (absl::Status saved = SaveState(*snapshot); !saved.ok()) {
+    std::cerr << "partner-emulator: state file: " << saved.message() << std::endl;
+  }
 }
 
 EmuResponse Services::HandleAdmin(const EmuRequest& request) {

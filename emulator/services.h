@@ -1,6 +1,6 @@
 // The four upstream services of CONTRACTS.md (Entra token endpoint, Partner Center, ARM, Graph)
 // over one World, with the auth rules of the real services and counters tests can read.
-// Thread-safe: every call takes the world's mutex.
+// Thread-safe: every call takes the world's mutex; a state-file write follows once it is released.
 #ifndef PARTNER_EMULATOR_SERVICES_H_
 #define PARTNER_EMULATOR_SERVICES_H_
 
@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "emulator/exchange.h"
+#include "emulator/state_file.h"
 #include "emulator/world.h"
 
 namespace partner::emulator {
@@ -38,12 +39,30 @@ struct ServiceOptions {
   // PEM certificate whose key signs client assertions; empty: assertions are refused.
   std::string client_certificate_pem;
   absl::Duration token_lifetime = absl::Hours(1);
-  // Prepend a UTF-8 BOM to Partner Center bodies (CONTRACTS.md §2.3).
+  // Users created through Graph and the role assignments are kept in this file and read back on
+  // start (state_file.h); empty: they last as long as the process.
+  std::string state_file;
+
+  // The quirks of CONTRACTS.md §8, each as the real service shows it by default; the other form is
+  // one the documentation or captured traffic also shows, so clients must cope with both.
+  // Prepend a UTF-8 BOM to Partner Center bodies (§2.3).
   bool partner_center_bom = true;
+  // Partner Center error `code` as a JSON number (observed) rather than a string (documented) (§2.5).
+  bool partner_center_numeric_error_codes = true;
+  // links.next.uri of the customer list starts with "/v1/customers" rather than "/customers" (§2.4).
+  bool partner_center_next_link_v1 = true;
+  // Partner Center subscription ids in upper case rather than lower case (§2.7).
+  bool partner_center_upper_case_subscription_ids = true;
   // ARM answers PrincipalNotFound for a principal younger than this unless principalType is given.
   absl::Duration principal_replication_delay = absl::Seconds(10);
-  // ARM token buckets per subscription at the documented limits (CONTRACTS.md §5.2).
+  // ARM token buckets per subscription at the documented limits (§5.2).
   bool arm_throttling = true;
+  // Deleting an existing role assignment answers 200 with it as the body rather than 204 (§5.6).
+  bool arm_delete_returns_body = true;
+  // 409 RoleAssignmentExists names the existing assignment (newer text) rather than not (§5.7).
+  bool arm_exists_names_existing_id = true;
+  // Graph's Retry-After in fractional seconds ("2.128") rather than whole ones (§6.3).
+  bool graph_fractional_retry_after = true;
   int role_assignment_limit = 4000;
   int arm_page_size = 200;
   int graph_page_size = 100;
@@ -60,8 +79,11 @@ struct Counters {
 class Services {
  public:
   // `base_url` is where the emulator listens ("http://127.0.0.1:1234"): next links and client
-  // assertion audiences are built from it. `clock` is injectable for tests.
-  Services(ServiceOptions options, std::string base_url, absl::AnyInvocable<absl::Time()> clock = absl::Now);
+  // assertion audiences are built from it. `clock` is injectable for tests. With a state file, its
+  // users and role assignments are loaded (an unusable file is the error) and the file is written
+  // at once, so an unwritable path fails here rather than at the first change.
+  static absl::StatusOr<std::unique_ptr<Services>> Create(ServiceOptions options, std::string base_url,
+                                                          absl::AnyInvocable<absl::Time()> clock = absl::Now);
 
   EmuResponse Handle(const EmuRequest& request);
 
@@ -76,12 +98,26 @@ class Services {
   // The app's role on the Azure subscription was removed (or restored): ARM answers 403
   // AuthorizationFailed on the subscription's routes (§5.7).
   bool SetAuthorizationDenied(absl::string_view azure_subscription_id, bool denied);
-  // An assignment made elsewhere (the portal, another tool) under a name of its own choosing.
+  // An assignment made elsewhere (the portal, another tool) under a name of its own choosing. Kept
+  // in the state file like any other; a failed write is reported on stderr.
   void AddRoleAssignment(RoleAssignment assignment);
   const std::string& base_url() const { return base_url_; }
   const ServiceOptions& options() const { return options_; }
 
  private:
+  Services(ServiceOptions options, std::string base_url, absl::AnyInvocable<absl::Time()> clock);
+
+  struct StateSnapshot {
+    std::uint64_t generation = 0;
+    PersistedState state;
+  };
+  absl::Status LoadState() ABSL_LOCKS_EXCLUDED(mu_);
+  // The state to write after a change (nullopt when nothing changed or there is no state file).
+  std::optional<StateSnapshot> TakeStateSnapshot() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes outside mu_; a snapshot older than the last one written is skipped, as that one holds it.
+  absl::Status SaveState(const StateSnapshot& snapshot) ABSL_LOCKS_EXCLUDED(mu_, state_write_mu_);
+  EmuResponse HandleLocked(const EmuRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   struct Bucket {
     double tokens = 0;
     absl::Time refilled;
@@ -126,6 +162,12 @@ class Services {
   std::map<std::string, Bucket> arm_buckets_ ABSL_GUARDED_BY(mu_);
   Counters counters_ ABSL_GUARDED_BY(mu_);
   std::uint64_t guid_state_ ABSL_GUARDED_BY(mu_);
+  std::vector<CreatedUser> created_users_ ABSL_GUARDED_BY(mu_);
+  bool state_changed_ ABSL_GUARDED_BY(mu_) = false;
+  std::uint64_t state_generation_ ABSL_GUARDED_BY(mu_) = 0;
+
+  absl::Mutex state_write_mu_;
+  std::uint64_t written_generation_ ABSL_GUARDED_BY(state_write_mu_) = 0;
 };
 
 // Helpers shared by the route files.
