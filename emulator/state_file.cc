@@ -163,7 +163,7 @@ absl::StatusOr<std::optional<PersistedState>> ReadStateFile(const std::string& p
     return absl::FailedPreconditionError(
         absl::StrCat("state file ", path, " was made against other seeded data (", root.value("seededWith", json()).dump(),
                      ") than this emulator's (", want.dump(),
-                     "); start the emulator with the same --seed and --customers, or give another --state-file"));
+                     "); start the emulator with the same --seed and --customers, or give another --state_file"));
   }
 
   std::string problem;
