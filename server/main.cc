@@ -1,7 +1,6 @@
 // partner-gateway: the only composition root. Flags -> configuration (validated, exit 2 naming
 // the bad field) -> caller policy, audit log, page-token key -> gRPC listener (TLS / mTLS),
 // health, reflection, admin HTTP, optional plaintext health-only listener -> serve until SIGINT/SIGTERM -> drain -> exit 0.
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/impl/server_builder_option.h>
@@ -37,6 +36,7 @@
 #include "server/api/metrics.h"
 #include "server/api/customer_service.h"
 #include "server/api/page_token.h"
+#include "server/api/reflection_service.h"
 #include "server/api/request_log.h"
 #include "server/api/subscription_service.h"
 #include "server/auth/caller/caller_policy.h"
@@ -142,9 +142,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ListenerCredentials(con
   return grpc::SslServerCredentials(options);
 }
 
-// ServerBuilder plugins are process-wide (reflection registers itself during static
-// initialization) and would add their services to every server; the health listener is plaintext
-// and unauthenticated, so it gets none of them and serves grpc.health.v1 only.
+// ServerBuilder plugins are process-wide (a linked library may register one during static
+// initialization, as libgrpc++_reflection does) and would add their services to every server; the
+// health listener is plaintext and unauthenticated, so it gets none of them and serves
+// grpc.health.v1 only.
 class WithoutGlobalPlugins : public grpc::ServerBuilderOption {
  public:
   void UpdateArguments(grpc::ChannelArguments*) override {}
@@ -264,7 +265,6 @@ int main(int argc, char** argv) {
   metrics.AddCollector([stack = upstream->get()] { return stack->RenderMetrics(); });
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   partner::api::PageTokenCodec page_tokens(*page_token_key);
   partner::api::StderrRequestLog request_log;
@@ -279,6 +279,11 @@ int main(int argc, char** argv) {
   partner::api::CustomerServiceImpl customers(deps);
   partner::api::SubscriptionServiceImpl subscriptions(deps);
   partner::api::AccessServiceImpl access(deps);
+  // Only on this server: reflection describes the API, which the health listener does not serve.
+  partner::api::ServerReflectionService reflection({partner::v1::CustomerService::service_full_name(),
+                                                    partner::v1::SubscriptionService::service_full_name(),
+                                                    partner::v1::AccessService::service_full_name(),
+                                                    "grpc.health.v1.Health"});
 
   grpc::ServerBuilder builder;
   std::vector<int> ports(config.listen_addresses_size(), 0);
@@ -288,6 +293,7 @@ int main(int argc, char** argv) {
   builder.RegisterService(&customers);
   builder.RegisterService(&subscriptions);
   builder.RegisterService(&access);
+  builder.RegisterService(&reflection);
   builder.SetMaxMessageSize(16 * 1024 * 1024);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   for (int i = 0; server != nullptr && i < config.listen_addresses_size(); ++i) {
