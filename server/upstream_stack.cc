@@ -82,7 +82,8 @@ absl::StatusOr<std::unique_ptr<UpstreamStack>> UpstreamStack::Build(const config
   stack->http_metrics_ = std::make_shared<http::HttpMetrics>();
 
   // Token requests go through ids, retry and logging but carry no bearer token of their own.
-  // One timer thread serves the backoff and rate-limit waits of both pipelines.
+  // One timer thread serves the backoff and rate-limit waits of both pipelines and the
+  // operations' sleeps.
   auto timer = std::make_shared<http::ThreadTimer>();
   http::PipelineOptions token_pipeline;
   token_pipeline.retry = RetryFrom(config.retry());
@@ -114,7 +115,10 @@ absl::StatusOr<std::unique_ptr<UpstreamStack>> UpstreamStack::Build(const config
   stack->partner_center_ = std::make_unique<upstream::PartnerCenterClient>(stack->pipeline_, upstream);
   stack->arm_ = std::make_unique<upstream::ArmClient>(stack->pipeline_, upstream);
   stack->graph_ = std::make_unique<upstream::GraphClient>(stack->pipeline_, upstream);
-  stack->clock_ = std::make_unique<ops::SystemOpClock>();
+  stack->clock_ = std::make_unique<ops::SystemOpClock>(
+      [timer](absl::Duration delay, absl::AnyInvocable<void(bool)> callback) {
+        timer->After(delay, [callback = std::move(callback)](absl::Status waited) mutable { callback(waited.ok()); });
+      });
 
   ops::OperationsOptions operations;
   operations.entitlements_ttl = absl::Seconds(config.caches().entitlements_ttl_seconds());

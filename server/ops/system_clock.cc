@@ -1,94 +1,70 @@
 #include "server/ops/system_clock.h"
 
-#include <vector>
+#include <coroutine>
+#include <memory>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace partner::ops {
+namespace {
 
-struct SystemOpClock::Awaiter {
-  SystemOpClock* clock;
-  std::shared_ptr<Sleeper> sleeper;
-  absl::Time wake_at;
-  bool await_ready() const { return false; }
-  bool await_suspend(std::coroutine_handle<> handle) {
-    absl::MutexLock lock(&clock->mu_);
-    if (clock->stopping_ || sleeper->cancelled) return false;
-    sleeper->handle = handle;
-    clock->timers_.emplace(wake_at, sleeper);
+// Whichever of the timer and the cancel signal comes first ends the sleep; the other finds it
+// ended and does nothing.
+class Sleeper {
+ public:
+  void End(bool elapsed) {
+    std::coroutine_handle<> waiting;
+    {
+      absl::MutexLock lock(&mu_);
+      if (ended_) return;
+      ended_ = true;
+      elapsed_ = elapsed;
+      waiting = std::exchange(handle_, nullptr);
+    }
+    if (waiting) waiting.resume();
+  }
+
+  // False when the sleep already ended, so the coroutine carries on without suspending.
+  bool Suspend(std::coroutine_handle<> handle) {
+    absl::MutexLock lock(&mu_);
+    if (ended_) return false;
+    handle_ = handle;
     return true;
   }
-  bool await_resume() const {
-    absl::MutexLock lock(&clock->mu_);
-    return !sleeper->cancelled && !clock->stopping_;
+
+  bool elapsed() {
+    absl::MutexLock lock(&mu_);
+    return elapsed_;
   }
+
+ private:
+  absl::Mutex mu_;
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;
+  bool elapsed_ ABSL_GUARDED_BY(mu_) = false;
+  std::coroutine_handle<> handle_ ABSL_GUARDED_BY(mu_);
 };
 
-SystemOpClock::SystemOpClock() : thread_([this] { Run(); }) {}
+struct SleepAwaiter {
+  std::shared_ptr<Sleeper> sleeper;
+  bool await_ready() const { return false; }
+  bool await_suspend(std::coroutine_handle<> handle) { return sleeper->Suspend(handle); }
+  bool await_resume() const { return sleeper->elapsed(); }
+};
 
-SystemOpClock::~SystemOpClock() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-  }
-  thread_.join();
-}
+}  // namespace
 
 OpTask<bool> SystemOpClock::Sleep(const OpContext& ctx, absl::Duration delay) {
   if (ctx.cancel->cancelled()) co_return false;
   auto sleeper = std::make_shared<Sleeper>();
-  // Registered before suspending: a cancel that comes first finds no handle and only marks it.
-  ctx.cancel->OnCancel([this, sleeper] { Wake(sleeper, /*cancelled=*/true); });
+  ctx.cancel->OnCancel([sleeper] { sleeper->End(/*elapsed=*/false); });
+  schedule_(delay, [sleeper](bool elapsed) { sleeper->End(elapsed); });
   // A named awaiter: GCC 12 mishandles the lifetime of brace-initialized temporaries that are
   // co_awaited directly.
-  Awaiter awaiter{this, sleeper, absl::Now() + delay};
-  const bool full = co_await awaiter;
-  co_return full;
-}
-
-void SystemOpClock::Wake(const std::shared_ptr<Sleeper>& sleeper, bool cancelled) {
-  std::coroutine_handle<> handle;
-  {
-    absl::MutexLock lock(&mu_);
-    if (sleeper->woken || !sleeper->handle) {
-      sleeper->cancelled = sleeper->cancelled || cancelled;
-      return;
-    }
-    for (auto it = timers_.begin(); it != timers_.end(); ++it) {
-      if (it->second == sleeper) {
-        timers_.erase(it);
-        break;
-      }
-    }
-    sleeper->woken = true;
-    sleeper->cancelled = cancelled;
-    handle = sleeper->handle;
-  }
-  handle.resume();
-}
-
-void SystemOpClock::Run() {
-  while (true) {
-    std::vector<std::shared_ptr<Sleeper>> due;
-    bool stopping = false;
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || (!timers_.empty() && timers_.begin()->first <= absl::Now());
-      };
-      const absl::Time next = timers_.empty() ? absl::Now() + absl::Milliseconds(100) : timers_.begin()->first;
-      mu_.AwaitWithDeadline(absl::Condition(&ready), std::min(next, absl::Now() + absl::Milliseconds(100)));
-      stopping = stopping_;
-      const absl::Time now = absl::Now();
-      while (!timers_.empty() && (stopping || timers_.begin()->first <= now)) {
-        std::shared_ptr<Sleeper> s = timers_.begin()->second;
-        timers_.erase(timers_.begin());
-        s->woken = true;
-        s->cancelled = stopping;
-        due.push_back(std::move(s));
-      }
-    }
-    for (const std::shared_ptr<Sleeper>& s : due) s->handle.resume();
-    if (stopping) return;
-  }
+  SleepAwaiter awaiter{sleeper};
+  const bool elapsed = co_await awaiter;
+  co_return elapsed;
 }
 
 }  // namespace partner::ops

@@ -1,43 +1,29 @@
-// The production OpClock: wall-clock time, and sleeps served by one timer thread, so a waiting
-// operation (the PrincipalNotFound backoff) holds no thread of its own.
+// The production OpClock: wall-clock time, and sleeps served by the process's one timer (handed
+// in by the composition root), so a waiting operation (the PrincipalNotFound backoff) holds no
+// thread of its own and the process runs no timer thread of the clock's own.
 #ifndef PARTNER_SERVER_OPS_SYSTEM_CLOCK_H_
 #define PARTNER_SERVER_OPS_SYSTEM_CLOCK_H_
 
-#include <coroutine>
-#include <map>
-#include <memory>
-#include <thread>
-
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/time/time.h"
 #include "server/ops/upstream_ports.h"
 
 namespace partner::ops {
 
+// Runs the callback once: with true after `delay`, or with false if the timer shuts down first.
+using ScheduleAfter = absl::AnyInvocable<void(absl::Duration delay, absl::AnyInvocable<void(bool elapsed)> callback)>;
+
 class SystemOpClock final : public OpClock {
  public:
-  SystemOpClock();
-  // Wakes every sleeper (as cancelled) and joins the timer thread.
-  ~SystemOpClock() override;
+  explicit SystemOpClock(ScheduleAfter schedule) : schedule_(std::move(schedule)) {}
 
   absl::Time Now() override { return absl::Now(); }
+  // A sleep ends at the first of: the delay elapsing (true), ctx being cancelled (false), the
+  // timer shutting down (false). The coroutine resumes on the thread that ended it.
   OpTask<bool> Sleep(const OpContext& ctx, absl::Duration delay) override;
 
  private:
-  struct Sleeper {
-    std::coroutine_handle<> handle;
-    bool woken = false;
-    bool cancelled = false;
-  };
-  struct Awaiter;
-
-  void Run();
-  void Wake(const std::shared_ptr<Sleeper>& sleeper, bool cancelled);
-
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::multimap<absl::Time, std::shared_ptr<Sleeper>> timers_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
+  ScheduleAfter schedule_;
 };
 
 }  // namespace partner::ops
