@@ -78,13 +78,13 @@ absl::StatusOr<std::unique_ptr<UpstreamStack>> UpstreamStack::Build(const config
   transport_options.attempt_timeout = absl::Seconds(config.upstreams().request_timeout_seconds());
   absl::StatusOr<std::unique_ptr<http::CurlTransport>> transport = http::CurlTransport::Create(transport_options);
   if (!transport.ok()) return transport.status();
+  // The transport's loop thread also serves every wait: backoff, rate limits, the operations'
+  // sleeps. No thread of the process exists only to keep time.
+  std::shared_ptr<http::Timer> timer = (*transport)->timer();
   stack->transport_ = std::move(*transport);
   stack->http_metrics_ = std::make_shared<http::HttpMetrics>();
 
   // Token requests go through ids, retry and logging but carry no bearer token of their own.
-  // One timer thread serves the backoff and rate-limit waits of both pipelines and the
-  // operations' sleeps.
-  auto timer = std::make_shared<http::ThreadTimer>();
   http::PipelineOptions token_pipeline;
   token_pipeline.retry = RetryFrom(config.retry());
   token_pipeline.metrics = stack->http_metrics_;

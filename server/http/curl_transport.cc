@@ -68,6 +68,9 @@ class CurlTransport::Loop {
   // then been completed with CANCELLED).
   std::uint64_t Post(std::unique_ptr<Transfer> transfer);
   void PostCancel(std::uint64_t id);
+  // Any thread. Runs `callback` on the loop thread at `when`, or with CANCELLED when the loop
+  // stops first (inline when it already has).
+  void PostTimer(absl::Time when, TimerCallback callback);
   void Stop();
 
  private:
@@ -79,6 +82,15 @@ class CurlTransport::Loop {
   static void OnTimerEvent(evutil_socket_t socket, short events, void* user);
   static void OnWakeEvent(evutil_socket_t socket, short events, void* user);
   static void OnQueueDeadline(evutil_socket_t socket, short events, void* user);
+  static void OnWaitDone(evutil_socket_t socket, short events, void* user);
+
+  struct Wait {
+    absl::Time when;
+    TimerCallback callback;
+    event* timer = nullptr;
+    Loop* loop = nullptr;
+  };
+  void Arm(std::unique_ptr<Wait> wait);
 
   void Drain();
   void Admit(std::unique_ptr<Transfer> transfer);
@@ -98,6 +110,7 @@ class CurlTransport::Loop {
   absl::Mutex mu_;
   std::vector<std::unique_ptr<Transfer>> incoming_ ABSL_GUARDED_BY(mu_);
   std::vector<std::uint64_t> cancels_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Wait>> incoming_waits_ ABSL_GUARDED_BY(mu_);
   std::uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
@@ -106,6 +119,23 @@ class CurlTransport::Loop {
   std::deque<std::uint64_t> waiting_;  // may hold ids already completed; skipped when popped
   int active_ = 0;
   absl::flat_hash_map<curl_socket_t, event*> sockets_;
+  absl::flat_hash_map<Wait*, std::unique_ptr<Wait>> waits_;
+};
+
+class CurlTransport::LoopTimer final : public Timer {
+ public:
+  explicit LoopTimer(std::weak_ptr<Loop> loop) : loop_(std::move(loop)) {}
+  absl::Time Now() override { return absl::Now(); }
+  void After(absl::Duration delay, TimerCallback callback) override {
+    if (std::shared_ptr<Loop> loop = loop_.lock()) {
+      loop->PostTimer(absl::Now() + delay, std::move(callback));
+      return;
+    }
+    callback(absl::CancelledError("HTTP transport shut down"));
+  }
+
+ private:
+  std::weak_ptr<Loop> loop_;
 };
 
 std::size_t CurlTransport::Loop::OnBody(char* data, std::size_t size, std::size_t count, void* user) {
@@ -227,6 +257,45 @@ void CurlTransport::Loop::PostCancel(std::uint64_t id) {
   event_active(wake_, EV_READ, 0);
 }
 
+void CurlTransport::Loop::PostTimer(absl::Time when, TimerCallback callback) {
+  auto wait = std::make_unique<Wait>();
+  wait->when = when;
+  wait->callback = std::move(callback);
+  wait->loop = this;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      incoming_waits_.push_back(std::move(wait));
+      event_active(wake_, EV_READ, 0);
+      return;
+    }
+  }
+  wait->callback(absl::CancelledError("HTTP transport shut down"));
+}
+
+void CurlTransport::Loop::Arm(std::unique_ptr<Wait> wait) {
+  const absl::Duration left = std::max(wait->when - absl::Now(), absl::ZeroDuration());
+  wait->timer = evtimer_new(base_, &OnWaitDone, wait.get());
+  if (wait->timer == nullptr) {
+    wait->callback(absl::ResourceExhaustedError("cannot create a timer event"));
+    return;
+  }
+  const timeval delay = absl::ToTimeval(left);
+  evtimer_add(wait->timer, &delay);
+  Wait* key = wait.get();
+  waits_.emplace(key, std::move(wait));
+}
+
+void CurlTransport::Loop::OnWaitDone(evutil_socket_t, short, void* user) {
+  auto* wait = static_cast<Wait*>(user);
+  Loop* loop = wait->loop;
+  auto it = loop->waits_.find(wait);
+  std::unique_ptr<Wait> done = std::move(it->second);
+  loop->waits_.erase(it);
+  event_free(done->timer);
+  done->callback(absl::OkStatus());
+}
+
 void CurlTransport::Loop::Stop() {
   absl::MutexLock lock(&mu_);
   stopping_ = true;
@@ -240,15 +309,23 @@ void CurlTransport::Loop::OnWakeEvent(evutil_socket_t, short, void* user) {
 void CurlTransport::Loop::Drain() {
   std::vector<std::unique_ptr<Transfer>> incoming;
   std::vector<std::uint64_t> cancels;
+  std::vector<std::unique_ptr<Wait>> waits;
   bool stopping;
   {
     absl::MutexLock lock(&mu_);
     incoming.swap(incoming_);
     cancels.swap(cancels_);
+    waits.swap(incoming_waits_);
     stopping = stopping_;
   }
   if (stopping) {
     for (auto& transfer : incoming) transfer->done(absl::CancelledError("HTTP transport shut down"));
+    for (auto& [key, wait] : waits_) {
+      event_free(wait->timer);
+      waits.push_back(std::move(wait));
+    }
+    waits_.clear();
+    for (auto& wait : waits) wait->callback(absl::CancelledError("HTTP transport shut down"));
     std::vector<std::uint64_t> ids;
     ids.reserve(transfers_.size());
     for (const auto& [id, transfer] : transfers_) ids.push_back(id);
@@ -256,6 +333,7 @@ void CurlTransport::Loop::Drain() {
     event_base_loopbreak(base_);
     return;
   }
+  for (auto& wait : waits) Arm(std::move(wait));
   for (auto& transfer : incoming) Admit(std::move(transfer));
   for (std::uint64_t id : cancels) {
     auto it = transfers_.find(id);
@@ -527,6 +605,8 @@ CurlTransport::~CurlTransport() {
     thread_.join();
   }
 }
+
+std::shared_ptr<Timer> CurlTransport::timer() const { return std::make_shared<LoopTimer>(loop_); }
 
 void CurlTransport::Send(HttpRequest request, HttpDone done) {
   if (absl::Status status = loop_->Check(request); !status.ok()) {

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/http/http_client.h"
+#include "server/http/timer.h"
 
 namespace partner::http {
 
@@ -46,8 +47,15 @@ class CurlTransport final : public HttpClient {
 
   void Send(HttpRequest request, HttpDone done) override;
 
+  // Waits served by the transport's own loop thread, so a process needs no timer thread of its
+  // own: callbacks run on the loop thread. Destroying the transport runs every wait still
+  // pending with CANCELLED; a wait started after that is cancelled at once. The timer does not
+  // keep the transport alive.
+  std::shared_ptr<Timer> timer() const;
+
  private:
   class Loop;
+  class LoopTimer;
 
   CurlTransport(std::shared_ptr<Loop> loop, std::thread thread);
 

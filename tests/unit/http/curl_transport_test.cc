@@ -7,7 +7,9 @@
 #include <atomic>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -337,6 +339,73 @@ TEST(CurlTransportTest, DestructionCancelsEveryPendingRequestOnce) {
   transport.reset();
   EXPECT_EQ(calls.load(), 5);
   EXPECT_EQ(cancelled.load(), 5);
+}
+
+TEST(CurlTransportTimerTest, WaitsEndInDeadlineOrderOnTheLoopThreadAfterTheirDelay) {
+  auto transport = MakeTransport();
+  std::shared_ptr<Timer> timer = transport->timer();
+  absl::Mutex mu;
+  std::vector<int> order;
+  std::vector<std::thread::id> threads;
+  absl::Notification done;
+  const absl::Time start = absl::Now();
+  absl::Time fired_at;
+  timer->After(absl::Milliseconds(80), [&](absl::Status status) {
+    EXPECT_THAT(status, IsOk());
+    absl::MutexLock lock(&mu);
+    order.push_back(2);
+    threads.push_back(std::this_thread::get_id());
+    fired_at = absl::Now();
+    done.Notify();
+  });
+  timer->After(absl::Milliseconds(20), [&](absl::Status status) {
+    EXPECT_THAT(status, IsOk());
+    absl::MutexLock lock(&mu);
+    order.push_back(1);
+    threads.push_back(std::this_thread::get_id());
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+  EXPECT_GE(fired_at - start, absl::Milliseconds(80));
+  ASSERT_EQ(threads.size(), 2u);
+  EXPECT_EQ(threads[0], threads[1]);
+  EXPECT_NE(threads[0], std::this_thread::get_id());
+}
+
+TEST(CurlTransportTimerTest, AWaitsCallbackMayWaitAgainAndSend) {
+  LoopbackServer server;
+  auto transport = MakeTransport(PlainHttp());
+  std::shared_ptr<Timer> timer = transport->timer();
+  absl::Notification done;
+  absl::StatusOr<HttpResponse> result;
+  timer->After(absl::Milliseconds(1), [&](absl::Status) {
+    timer->After(absl::Milliseconds(1), [&](absl::Status) {
+      transport->Send(Request("GET", server.Url("/echo")), [&](absl::StatusOr<HttpResponse> response) {
+        result = std::move(response);
+        done.Notify();
+      });
+    });
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_THAT(result.status(), IsOk());
+}
+
+TEST(CurlTransportTimerTest, DestroyingTheTransportCancelsPendingWaitsAndLaterOnesAtOnce) {
+  auto transport = MakeTransport();
+  std::shared_ptr<Timer> timer = transport->timer();
+  std::atomic<int> cancelled{0};
+  for (int i = 0; i < 3; ++i) {
+    timer->After(absl::Hours(1), [&](absl::Status status) {
+      if (absl::IsCancelled(status)) cancelled.fetch_add(1);
+    });
+  }
+  transport.reset();
+  EXPECT_EQ(cancelled.load(), 3);
+  std::optional<absl::Status> late;
+  timer->After(absl::Milliseconds(1), [&](absl::Status status) { late = status; });
+  ASSERT_TRUE(late.has_value());
+  EXPECT_THAT(*late, StatusIs(absl::StatusCode::kCancelled));
 }
 
 // The whole pipeline on real threads: the retry waits on the ThreadTimer, the attempts run on
