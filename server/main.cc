@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -178,7 +179,7 @@ int main(int argc, char** argv) {
   }
 
   // gRPC starts threads during static initialization, so a signal mask set here would not cover
-  // them: the handler writes the signal number to a pipe that main blocks on instead.
+  // them: the handler writes the signal number to a pipe that the main thread watches instead.
   if (::pipe(g_signal_pipe) != 0) {
     std::perror("partner-gateway: pipe");
     return 1;
@@ -222,7 +223,7 @@ int main(int argc, char** argv) {
 
   partner::api::Metrics metrics;
   absl::StatusOr<std::unique_ptr<partner::api::AdminHttpServer>> admin =
-      partner::api::AdminHttpServer::Start(config.admin_address(), &metrics);
+      partner::api::AdminHttpServer::Bind(config.admin_address(), &metrics);
   if (!admin.ok()) return Refuse(admin.status());
 
   // The sandbox's upstream is the emulator, in process on a loopback port, over HTTPS with a
@@ -348,21 +349,31 @@ int main(int argc, char** argv) {
   }
   std::fflush(stdout);
 
-  unsigned char signal_number = 0;
-  while (::read(g_signal_pipe[0], &signal_number, 1) < 0 && errno == EINTR) {
-  }
-  // Drain: health and readiness go NOT_SERVING first so balancers stop sending, then in-flight
-  // RPCs get the grace period before they are cancelled.
-  set_serving(false);
-  std::fprintf(stderr, "partner-gateway: %s received, draining for up to %ds\n",
-               signal_number == SIGTERM ? "SIGTERM" : "SIGINT", config.drain_grace_seconds());
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(config.drain_grace_seconds()));
-  server->Wait();
-  // The health listener outlives the API's drain so probes keep seeing NOT_SERVING, not refused
-  // connections; its only calls are health checks and watches, cut after a second.
-  if (health_server != nullptr) {
-    health_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
-    health_server->Wait();
-  }
+  // The main thread serves the admin listener until the drain is over. The drain blocks for up to
+  // the grace period, so it runs on a thread of its own, started by the signal, while /readyz
+  // keeps answering 503.
+  std::thread drain;
+  (*admin)->Serve(g_signal_pipe[0], [&] {
+    unsigned char signal_number = 0;
+    while (::read(g_signal_pipe[0], &signal_number, 1) < 0 && errno == EINTR) {
+    }
+    drain = std::thread([&, signal_number] {
+      // Health and readiness go NOT_SERVING first so balancers stop sending, then in-flight RPCs
+      // get the grace period before they are cancelled.
+      set_serving(false);
+      std::fprintf(stderr, "partner-gateway: %s received, draining for up to %ds\n",
+                   signal_number == SIGTERM ? "SIGTERM" : "SIGINT", config.drain_grace_seconds());
+      server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(config.drain_grace_seconds()));
+      server->Wait();
+      // The health listener outlives the API's drain so probes keep seeing NOT_SERVING, not
+      // refused connections; its only calls are health checks and watches, cut after a second.
+      if (health_server != nullptr) {
+        health_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+        health_server->Wait();
+      }
+      (*admin)->Stop();
+    });
+  });
+  drain.join();
   return 0;
 }

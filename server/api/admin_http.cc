@@ -25,16 +25,18 @@ void Reply(evhttp_request* request, int code, const char* reason, const std::str
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<AdminHttpServer>> AdminHttpServer::Start(const std::string& address,
-                                                                         const Metrics* metrics) {
+absl::StatusOr<std::unique_ptr<AdminHttpServer>> AdminHttpServer::Bind(const std::string& address,
+                                                                        const Metrics* metrics) {
   std::optional<config::HostPort> hp = config::SplitHostPort(address);
   if (!hp.has_value()) return absl::InvalidArgumentError(absl::StrCat("admin address \"", address, "\" is not HOST:PORT"));
-  // The destructor breaks the loop from another thread.
+  // Stop() breaks the loop from another thread.
   evthread_use_pthreads();
   std::unique_ptr<AdminHttpServer> server(new AdminHttpServer());
   server->metrics_ = metrics;
   server->base_ = event_base_new();
   if (server->base_ == nullptr) return absl::InternalError("admin http: event_base_new failed");
+  server->stop_ = event_new(server->base_, -1, 0, &AdminHttpServer::OnStop, server.get());
+  if (server->stop_ == nullptr) return absl::InternalError("admin http: event_new failed");
   server->http_ = evhttp_new(server->base_);
   evhttp_set_allowed_methods(server->http_, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
   evhttp_set_gencb(server->http_, &AdminHttpServer::Handle, server.get());
@@ -49,16 +51,36 @@ absl::StatusOr<std::unique_ptr<AdminHttpServer>> AdminHttpServer::Start(const st
   server->port_ = bound.ss_family == AF_INET6
                       ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
                       : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  event_base* base = server->base_;
-  server->thread_ = std::thread([base] { event_base_loop(base, EVLOOP_NO_EXIT_ON_EMPTY); });
   return server;
 }
 
 AdminHttpServer::~AdminHttpServer() {
-  if (base_ != nullptr) event_base_loopbreak(base_);
-  if (thread_.joinable()) thread_.join();
+  if (watch_ != nullptr) event_free(watch_);
+  if (stop_ != nullptr) event_free(stop_);
   if (http_ != nullptr) evhttp_free(http_);
   if (base_ != nullptr) event_base_free(base_);
+}
+
+void AdminHttpServer::Serve(int fd, absl::AnyInvocable<void()> on_readable) {
+  if (fd >= 0) {
+    on_readable_ = std::move(on_readable);
+    watch_ = event_new(base_, fd, EV_READ, &AdminHttpServer::OnReadable, this);
+    event_add(watch_, nullptr);
+  }
+  event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY);
+}
+
+// An activated event survives until the loop runs, unlike a loopbreak sent before it starts.
+void AdminHttpServer::Stop() { event_active(stop_, EV_READ, 0); }
+
+void AdminHttpServer::OnStop(int, short, void* self) {
+  event_base_loopbreak(static_cast<AdminHttpServer*>(self)->base_);
+}
+
+void AdminHttpServer::OnReadable(int, short, void* self) {
+  auto* server = static_cast<AdminHttpServer*>(self);
+  absl::AnyInvocable<void()> callback = std::move(server->on_readable_);
+  if (callback) callback();
 }
 
 void AdminHttpServer::Handle(evhttp_request* request, void* arg) {

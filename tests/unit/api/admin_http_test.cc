@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -40,10 +42,11 @@ TEST(AdminHttpTest, ServesMetricsHealthAndReadiness) {
   metrics.RpcStarted("AssignRole");
   metrics.RpcFinished("AssignRole", "OK", absl::Milliseconds(30));
   metrics.AddCollector([] { return std::string("partner_gateway_upstream_calls_total 7\n"); });
-  absl::StatusOr<std::unique_ptr<AdminHttpServer>> server = AdminHttpServer::Start("127.0.0.1:0", &metrics);
+  absl::StatusOr<std::unique_ptr<AdminHttpServer>> server = AdminHttpServer::Bind("127.0.0.1:0", &metrics);
   ASSERT_THAT(server.status(), partner::testing::IsOk());
   const int port = (*server)->port();
   ASSERT_GT(port, 0);
+  std::thread serving([&] { (*server)->Serve(-1, nullptr); });
   const std::string body = Get(port, "/metrics");
   EXPECT_THAT(body, StartsWith("HTTP/1.0 200") );
   EXPECT_THAT(body, HasSubstr("partner_gateway_rpcs_total{method=\"AssignRole\",code=\"OK\"} 1"));
@@ -55,6 +58,39 @@ TEST(AdminHttpTest, ServesMetricsHealthAndReadiness) {
   (*server)->SetReady(true);
   EXPECT_THAT(Get(port, "/readyz"), StartsWith("HTTP/1.0 200"));
   EXPECT_THAT(Get(port, "/nope"), StartsWith("HTTP/1.0 404"));
+  (*server)->Stop();
+  serving.join();
+}
+
+// The gateway's main thread serves the listener and learns of a stop signal through a pipe; the
+// drain it starts stops the listener, even before the loop has run.
+TEST(AdminHttpTest, ServeRunsTheWatchCallbackOnceAndReturnsAfterStop) {
+  Metrics metrics;
+  absl::StatusOr<std::unique_ptr<AdminHttpServer>> server = AdminHttpServer::Bind("127.0.0.1:0", &metrics);
+  ASSERT_THAT(server.status(), partner::testing::IsOk());
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  int calls = 0;
+  std::thread serving([&] {
+    (*server)->Serve(pipe_fds[0], [&] {
+      ++calls;
+      (*server)->Stop();
+    });
+  });
+  EXPECT_THAT(Get((*server)->port(), "/healthz"), StartsWith("HTTP/1.0 200"));
+  ASSERT_EQ(::write(pipe_fds[1], "x", 1), 1);
+  serving.join();
+  EXPECT_EQ(calls, 1);
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+}
+
+TEST(AdminHttpTest, StopBeforeServeStillEndsServe) {
+  Metrics metrics;
+  absl::StatusOr<std::unique_ptr<AdminHttpServer>> server = AdminHttpServer::Bind("127.0.0.1:0", &metrics);
+  ASSERT_THAT(server.status(), partner::testing::IsOk());
+  (*server)->Stop();
+  (*server)->Serve(-1, nullptr);
 }
 
 }  // namespace
