@@ -292,7 +292,7 @@ EmuResponse Services::HandleArm(const EmuRequest& request) {
     json body = AssignmentJson(existing->second, subscription);
     assignments_.erase(existing);
     state_changed_ = true;
-    return options_.arm_delete_returns_body ? respond(200, body) : respond(204, nullptr);
+    return respond(200, body);
   }
   if (request.method != "PUT") return error(405, "MethodNotAllowed", "The method is not allowed.");
   Count("arm.put_role_assignment");

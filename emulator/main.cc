@@ -42,7 +42,6 @@ ABSL_FLAG(bool, partner_center_numeric_error_codes, true, "Partner Center error 
 ABSL_FLAG(bool, partner_center_next_link_v1, true, "customer list next links start with /v1 (false: /customers...)");
 ABSL_FLAG(bool, partner_center_upper_case_subscription_ids, true, "Partner Center subscription ids in upper case");
 ABSL_FLAG(bool, arm_throttling, true, "ARM token buckets at the documented limits");
-ABSL_FLAG(bool, arm_delete_returns_body, true, "deleting a role assignment answers 200 with it (false: 204)");
 ABSL_FLAG(bool, arm_exists_names_existing_id, true, "409 RoleAssignmentExists names the existing assignment");
 ABSL_FLAG(int, principal_replication_delay_ms, 10000,
           "ARM answers PrincipalNotFound for a user younger than this unless principalType is given");
@@ -105,7 +104,6 @@ int main(int argc, char** argv) {
   options.services.partner_center_next_link_v1 = absl::GetFlag(FLAGS_partner_center_next_link_v1);
   options.services.partner_center_upper_case_subscription_ids = absl::GetFlag(FLAGS_partner_center_upper_case_subscription_ids);
   options.services.arm_throttling = absl::GetFlag(FLAGS_arm_throttling);
-  options.services.arm_delete_returns_body = absl::GetFlag(FLAGS_arm_delete_returns_body);
   options.services.arm_exists_names_existing_id = absl::GetFlag(FLAGS_arm_exists_names_existing_id);
   options.services.graph_fractional_retry_after = absl::GetFlag(FLAGS_graph_fractional_retry_after);
   if (absl::GetFlag(FLAGS_principal_replication_delay_ms) < 0) {

@@ -57,8 +57,6 @@ struct ServiceOptions {
   absl::Duration principal_replication_delay = absl::Seconds(10);
   // ARM token buckets per subscription at the documented limits (§5.2).
   bool arm_throttling = true;
-  // Deleting an existing role assignment answers 200 with it as the body rather than 204 (§5.6).
-  bool arm_delete_returns_body = true;
   // 409 RoleAssignmentExists names the existing assignment (newer text) rather than not (§5.7).
   bool arm_exists_names_existing_id = true;
   // Graph's Retry-After in fractional seconds ("2.128") rather than whole ones (§6.3).

@@ -148,22 +148,6 @@ TEST(UpstreamQuirksTest, LowerCaseSubscriptionIdsAreFollowedToTheirEntitlements)
   EXPECT_EQ(one->id, subscriptions->front().id);
 }
 
-// 204 is what CONTRACTS.md §5.6 documents for "already gone", so the client cannot tell this
-// deletion from one of nothing; it must still succeed and the assignment must be gone.
-TEST(UpstreamQuirksTest, ADeletionAnswered204Succeeds) {
-  std::unique_ptr<ClientHarness> h = StartWith([](emulator::ServiceOptions& o) { o.arm_delete_returns_body = false; });
-  ASSERT_NE(h, nullptr);
-  const Target t = FirstTarget(*h);
-  const std::string scope = absl::StrCat("/subscriptions/", t.subscription);
-  absl::StatusOr<ops::arm::RoleAssignment> put = Await(
-      h->arm().PutRoleAssignment(Context(), t.customer.id, scope, "4f8a2d6c-b1e3-47a9-9c05-e2d7b3f18a64", ReaderFor(t)));
-  ASSERT_THAT(put, IsOk());
-  absl::StatusOr<std::optional<ops::arm::RoleAssignment>> deleted =
-      Await(h->arm().DeleteRoleAssignment(Context(), t.customer.id, put->id));
-  ASSERT_THAT(deleted, IsOk());
-  EXPECT_TRUE(h->emulator().services().role_assignments().empty());
-}
-
 TEST(UpstreamQuirksTest, AConflictWithoutTheExistingIdIsStillAlreadyExists) {
   std::unique_ptr<ClientHarness> h = StartWith([](emulator::ServiceOptions& o) { o.arm_exists_names_existing_id = false; });
   ASSERT_NE(h, nullptr);
