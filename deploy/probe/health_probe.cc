@@ -3,8 +3,9 @@
 //   exit 0  SERVING
 //   exit 1  any other status, or the RPC failed (unreachable, deadline, SERVICE_UNKNOWN as NOT_FOUND)
 //   exit 2  bad command line
-// Plaintext by default (next to a gateway behind a mesh sidecar); with --tls_ca it speaks TLS, and
-// with --tls_cert/--tls_key it presents a client certificate, for a gateway that requires mTLS.
+// Plaintext by default, for the gateway's health-only listener (health_listen_address; the image's
+// HEALTHCHECK probes it) or a gateway behind a mesh sidecar; with --tls_ca it speaks TLS, and with
+// --tls_cert/--tls_key it presents a client certificate, for a gateway that requires mTLS.
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 
@@ -89,9 +90,16 @@ int Probe(const std::string& target, const std::string& service, absl::Duration 
 
   const std::string shown = service.empty() ? "(server)" : service;
   if (!status.ok()) {
-    std::fprintf(stderr, "partner-health-probe: %s %s: RPC failed: code %d: %s\n", target.c_str(),
+    // A TLS listener drops a plaintext client with a bare "Socket closed", which does not say
+    // what to change; this is the mistake a probe pointed at the API port makes.
+    const bool plaintext = absl::GetFlag(FLAGS_tls_ca).empty();
+    const char* hint = plaintext && status.error_code() == grpc::StatusCode::UNAVAILABLE
+                           ? " (this probe spoke plaintext: if that port is TLS, probe the gateway's "
+                             "health-only listener, health_listen_address, or pass --tls_ca)"
+                           : "";
+    std::fprintf(stderr, "partner-health-probe: %s %s: RPC failed: code %d: %s%s\n", target.c_str(),
                  shown.c_str(), static_cast<int>(status.error_code()),
-                 status.error_message().c_str());
+                 status.error_message().c_str(), hint);
     return kUnhealthy;
   }
   const std::string name =
