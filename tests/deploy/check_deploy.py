@@ -10,6 +10,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import dockerfile_checks  # noqa: E402
+import example_configs  # noqa: E402
 import gateway_facts  # noqa: E402
 import k8s_checks  # noqa: E402
 
@@ -50,22 +51,30 @@ def main():
     failures = []
     config_proto = os.path.join(args.repo, "server", "config", "config.proto")
     grpc_port, admin_port = gateway_facts.config_defaults(config_proto)
-    dockerfile_checks.check(failures, os.path.join(args.repo, "deploy", "docker", "Dockerfile"),
-                            os.path.join(args.repo, "README.md"), args.build, grpc_port, admin_port)
+    schema = gateway_facts.ConfigSchema(args.protoc, config_proto, args.work)
+    stand_in = gateway_facts.self_signed_pem(args.openssl, args.work)
+    examples = example_configs.load(failures, os.path.join(args.repo, "deploy", "config"), schema)
+    healthcheck = dockerfile_checks.check(
+        failures, os.path.join(args.repo, "deploy", "docker", "Dockerfile"),
+        os.path.join(args.repo, "README.md"), args.build, grpc_port, admin_port, examples)
+    example_health_ports = example_configs.health_ports(examples)
+    if healthcheck:
+        example_configs.check_healthcheck_runs(failures, examples, healthcheck, args.gateway,
+                                               args.probe, stand_in, args.work)
     dockerfile_checks.check_runtime_packages(
         failures, os.path.join(args.repo, "deploy", "docker", "runtime-packages.sh"),
         [args.gateway, args.probe])
 
     facts = k8s_checks.Facts(
         flags=gateway_facts.gateway_flags(args.gateway),
-        schema=gateway_facts.ConfigSchema(args.protoc, config_proto, args.work),
+        schema=schema,
         methods=gateway_facts.grpc_methods(args.protoc, os.path.join(args.repo, "proto"), args.work),
         readme=read(os.path.join(args.repo, "deploy", "README.md")),
-        gateway=args.gateway, stand_in=gateway_facts.self_signed_pem(args.openssl, args.work),
+        gateway=args.gateway, stand_in=stand_in,
         work=args.work)
     if not facts.flags:
         failures.append("partner-gateway --helpfull listed no flags")
-    gateway = gateway_facts.SandboxGateway(args.gateway, args.probe, args.work)
+    gateway = gateway_facts.RunningGateway(args.gateway, args.probe, args.work)
     try:
         overlays_dir = os.path.join(args.repo, "deploy", "k8s", "overlays")
         overlays = sorted(d for d in os.listdir(overlays_dir)
@@ -75,7 +84,11 @@ def main():
                 failures.append(f"deploy/k8s/overlays/{required}: missing")
         for overlay in overlays:
             objects = k8s_checks.render(args.kubectl, os.path.join(overlays_dir, overlay))
-            k8s_checks.check_overlay(failures, overlay, objects, facts, gateway)
+            health_port = k8s_checks.check_overlay(failures, overlay, objects, facts, gateway)
+            if health_port is not None and example_health_ports and \
+                    health_port not in example_health_ports:
+                failures.append(f"{overlay}: health-only listener on port {health_port}; "
+                                f"deploy/config and the image use {sorted(example_health_ports)}")
         check_readme(failures, facts.readme, gateway.metric_names())
     finally:
         gateway.stop()

@@ -7,6 +7,8 @@ import re
 import shlex
 import subprocess
 
+import example_configs
+
 
 def instructions(text):
     """(KEYWORD, arguments) pairs with line continuations joined and comments dropped."""
@@ -53,13 +55,15 @@ def is_debian_12(image):
                         image) is not None
 
 
-def check(failures, dockerfile_path, readme_path, build_dir, grpc_port, admin_port):
+def check(failures, dockerfile_path, readme_path, build_dir, grpc_port, admin_port, examples):
+    """examples: [(name, GatewayConfig)] of deploy/config. Returns the HEALTHCHECK as
+    (argv, target host, target port) when its target is right for every example, else None."""
     with open(dockerfile_path, encoding="utf-8") as f:
         text = f.read()
     all_stages = stages(text)
     if len(all_stages) < 2:
         failures.append(f"Dockerfile: {len(all_stages)} stage(s); want a build and a runtime stage")
-        return
+        return None
     for stage in all_stages:
         if not is_debian_12(stage["from"]):
             failures.append(f"Dockerfile: FROM {stage['from']} is not Debian 12 (debian:12 / bookworm)")
@@ -101,25 +105,66 @@ def check(failures, dockerfile_path, readme_path, build_dir, grpc_port, admin_po
             failures.append(f"Dockerfile: USER {users[-1]}: want a numeric non-root uid, so "
                             "Kubernetes can verify runAsNonRoot")
     checks = [args for keyword, args in steps if keyword == "HEALTHCHECK"]
+    healthcheck = None
     if len(checks) != 1:
         failures.append(f"Dockerfile: {len(checks)} HEALTHCHECK instructions in the runtime "
                         "stage, want 1")
     else:
         _, _, command = checks[0].partition("CMD")
         argv = exec_form(command)
+        healthcheck = check_healthcheck_target(failures, argv, examples)
         if not argv or os.path.basename(argv[0]) != "partner-health-probe":
             failures.append(f"Dockerfile: HEALTHCHECK runs {argv[:1]}, not partner-health-probe")
-        targets = [a.split("=", 1)[1] for a in argv if a.startswith("--target=")]
-        if not targets or not targets[0].endswith(f":{grpc_port}"):
-            failures.append(f"Dockerfile: HEALTHCHECK target {targets} is not the gRPC port {grpc_port}")
+            healthcheck = None
+    health_ports = example_configs.health_ports(examples)
     exposed = {p.split("/")[0] for keyword, args in steps if keyword == "EXPOSE" for p in args.split()}
-    if exposed != {str(grpc_port), str(admin_port)}:
+    want = {str(port) for port in {grpc_port, admin_port} | health_ports}
+    if exposed != want:
         failures.append(f"Dockerfile: EXPOSE {sorted(exposed)}, want the gateway's ports "
-                        f"{grpc_port} and {admin_port}")
+                        f"{grpc_port} and {admin_port} and the example configurations' health-only "
+                        f"port(s) {sorted(health_ports)}")
     entry = [args for keyword, args in steps if keyword == "ENTRYPOINT"]
     if not entry or os.path.basename(exec_form(entry[-1])[0]) != "partner-gateway":
         failures.append("Dockerfile: ENTRYPOINT is not partner-gateway")
-    return {"entrypoint": exec_form(entry[-1]) if entry else []}
+    return healthcheck
+
+
+def check_healthcheck_target(failures, argv, examples):
+    """The probe speaks plaintext and runs inside the container, so its --target must be, in every
+    example configuration (deploy/config), a plaintext listener bound where the target's host
+    reaches it: the health-only listener, since the examples' API listeners are TLS.
+    Returns (argv, host, port) to run against a gateway, or None."""
+    tls_flags = [a for a in argv if a.startswith("--tls")]
+    if tls_flags:
+        failures.append(f"Dockerfile: HEALTHCHECK passes {tls_flags}: the image ships no CA or "
+                        "client certificate; probe the plaintext health-only listener instead")
+    targets = [a.split("=", 1)[1] for a in argv if a.startswith("--target=")]
+    if len(targets) != 1:
+        failures.append(f"Dockerfile: HEALTHCHECK has {len(targets)} --target flags, want 1")
+        return None
+    host, _, port = targets[0].rpartition(":")
+    if not port.isdigit():
+        failures.append(f"Dockerfile: HEALTHCHECK --target={targets[0]} is not HOST:PORT")
+        return None
+    port = int(port)
+    ok = not tls_flags
+    for name, config in examples:
+        listeners = example_configs.plaintext_listeners(config)
+        if port not in listeners:
+            tls = " (TLS there; the probe speaks plaintext)" if any(
+                port == int(a.rpartition(":")[2]) for a in config.listen_addresses) else ""
+            health = config.health_listen_address
+            want = (f"want its health_listen_address ({health}) port" if health else
+                    "it sets no health_listen_address")
+            failures.append(f"Dockerfile: HEALTHCHECK probes port {port}, which is no plaintext "
+                            f"listener of deploy/config/{name}{tls}: it never passes with that "
+                            f"configuration; {want}")
+            ok = False
+        elif not example_configs.covers(listeners[port][0], host):
+            failures.append(f"Dockerfile: HEALTHCHECK probes {targets[0]}, but "
+                            f"deploy/config/{name} binds that port on {listeners[port][0]}")
+            ok = False
+    return (argv, host, port) if ok else None
 
 
 def check_runtime_packages(failures, script, binaries):

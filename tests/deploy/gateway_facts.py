@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -76,17 +77,19 @@ def grpc_methods(protoc, proto_root, work):
     return methods
 
 
-class SandboxGateway:
-    """partner-gateway --sandbox on free loopback ports, for asking the binary itself which health
-    services and admin paths it serves."""
+class RunningGateway:
+    """partner-gateway on free loopback ports (--sandbox unless `mode` says otherwise, e.g.
+    ["--config=FILE"]), for asking the binary itself which health services and admin paths it
+    serves."""
 
-    def __init__(self, gateway, probe, work):
+    def __init__(self, gateway, probe, work, mode=("--sandbox",)):
         self._probe = probe
         env = dict(os.environ, TMPDIR=work)
+        stderr = tempfile.TemporaryFile(mode="w+", dir=work)
         self._process = subprocess.Popen(
-            [gateway, "--sandbox", "--listen", "127.0.0.1:0", "--admin_listen", "127.0.0.1:0",
+            [gateway, *mode, "--listen", "127.0.0.1:0", "--admin_listen", "127.0.0.1:0",
              "--health_listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+            stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
         self.grpc_port = self.admin_port = self.health_port = None
         # A gateway that never prints its ports is killed, which ends the read loop.
         watchdog = threading.Timer(30, self._process.kill)
@@ -103,7 +106,10 @@ class SandboxGateway:
         watchdog.cancel()
         if None in (self.grpc_port, self.admin_port, self.health_port):
             self.stop()
-            raise RuntimeError("partner-gateway --sandbox did not report its ports")
+            stderr.seek(0)
+            raise RuntimeError(f"partner-gateway {' '.join(mode)} did not report its ports: "
+                               f"{stderr.read().strip()}")
+        stderr.close()
 
     def health(self, service, health_listener=False):
         """The probe's exit code for grpc.health.v1 Check(service) on the API listener or the
@@ -155,6 +161,20 @@ def self_signed_pem(openssl, work):
                     "-subj", "/CN=partner-gateway", "-addext", "subjectAltName=DNS:localhost",
                     "-keyout", key, "-out", cert], check=True, capture_output=True)
     return cert, key
+
+
+def stand_in_content(field, stand_in):
+    """Bytes standing in for the file a configuration field names (see config_files in
+    k8s_checks): the stand-in key or certificate, else 32 random bytes in hex."""
+    cert, key = stand_in
+    if field.endswith(("key_file", "private_key_file")) and "page_token" not in field:
+        path = key
+    elif field.endswith(("cert_file", "certificate_file", "ca_file", "ca_bundle_file")):
+        path = cert
+    else:
+        return os.urandom(32).hex().encode()
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def start_with_config(gateway, config_path, listen_host, admin_host, health_host=None):

@@ -446,6 +446,7 @@ def check_throttling_share(ov, config, pods):
 
 
 def check_overlay(failures, name, objects, facts, gateway):
+    """Returns the port of the overlay's health-only listener, None without one."""
     ov = Overlay(name, objects, facts, failures)
     if not ov.container:
         return
@@ -474,6 +475,7 @@ def check_overlay(failures, name, objects, facts, gateway):
     check_service(ov, grpc_port, admin_port)
     check_network_policy(ov, grpc_port, admin_port, mesh)
     check_throttling_share(ov, config, check_scaling(ov))
+    return health_port
 
 
 def check_starts(ov, listen, admin, health):
@@ -490,7 +492,6 @@ def check_starts(ov, listen, admin, health):
         os.makedirs(local[mount_path], exist_ok=True)
         text = text.replace(f'"{mount_path}/', f'"{local[mount_path]}/')
     rendered = {s["metadata"]["name"]: s.get("data", {}) for s in ov.by_kind["Secret"]}
-    cert, key = ov.facts.stand_in
     for field, path in config_files(ov.config).items():
         mount = ov.mount_of(path) if path else None
         if not mount or "secret" not in mount[1]:
@@ -499,12 +500,8 @@ def check_starts(ov, listen, admin, health):
         data = rendered.get(mount[1]["secret"]["secretName"], {}).get(os.path.relpath(path, mount[0]))
         if data is not None:
             content = base64.b64decode(data)
-        elif field.endswith(("key_file", "private_key_file")) and "page_token" not in field:
-            content = open(key, "rb").read()
-        elif field.endswith(("cert_file", "certificate_file", "ca_file", "ca_bundle_file")):
-            content = open(cert, "rb").read()
         else:
-            content = os.urandom(32).hex().encode()
+            content = gateway_facts.stand_in_content(field, ov.facts.stand_in)
         with open(target, "wb") as f:
             f.write(content)
     config_path = os.path.join(root, "config.textproto")
