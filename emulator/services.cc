@@ -354,6 +354,19 @@ EmuResponse Services::HandleAdmin(const EmuRequest& request) {
     response.body = list.dump();
     return response;
   }
+  if (request.segments.size() == 2 && request.segments[1] == "reset" && request.method == "POST") {
+    // Back to the seeded world, as a fresh start would be; issued tokens stay valid so clients
+    // holding them carry on.
+    customers_ = SeedCustomers(options_.seed);
+    for (auto& [id, subscription] : azure_) subscription.authorization_denied = false;
+    assignments_.clear();
+    created_users_.clear();
+    arm_buckets_.clear();
+    counters_ = Counters{};
+    state_changed_ = true;
+    response.body = R"({"reset":true})";
+    return response;
+  }
   response.status = 404;
   response.body = R"({"error":"unknown emulator admin route"})";
   return response;

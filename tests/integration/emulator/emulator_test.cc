@@ -312,6 +312,40 @@ TEST_F(EmulatorTest, GraphRefusesADuplicateUpnAndAnUnverifiedDomain) {
   EXPECT_THAT(create("x@not-their-domain.example").Json()["error"]["message"].get<std::string>(), HasSubstr("domain portion"));
 }
 
+TEST_F(EmulatorTest, ResetRestoresTheSeededDataAndZeroesTheCounters) {
+  const emulator::Customer customer = FirstCustomer();
+  const std::string subscription = AzureSubscriptionOf(customer);
+  const std::size_t seeded_users = customer.users.size();
+  Reply user = Fetch("POST", Url("/v1.0/users"), {Bearer(Token(*emu_, customer.id, kGraph)), "Content-Type: application/json"},
+                     nlohmann::json{{"accountEnabled", true}, {"displayName", "Owen Tate"}, {"mailNickname", "owen.tate"},
+                                    {"userPrincipalName", absl::StrCat("owen.tate@", customer.domain)},
+                                    {"passwordProfile", {{"forceChangePasswordNextSignIn", true}, {"password", "Vq3#nT8!kLw2"}}}}
+                         .dump());
+  ASSERT_EQ(user.status, 201) << user.body;
+  const std::string arm_token = Token(*emu_, customer.id, kArm);
+  ASSERT_EQ(Fetch("PUT", AssignmentUrl(subscription, "11111111-2222-4333-8444-555555555555"),
+                  {Bearer(arm_token), "Content-Type: application/json"},
+                  AssignmentBody(subscription, kReader, customer.users.front().id))
+                .status,
+            201);
+  ASSERT_TRUE(emu_->services().SetRelationshipRevoked(customer.id, true));
+  ASSERT_EQ(emu_->services().role_assignments().size(), 1u);
+
+  Reply reset = Fetch("POST", Url("/_emulator/reset"));
+  ASSERT_EQ(reset.status, 200) << reset.body;
+  EXPECT_TRUE(emu_->services().role_assignments().empty());
+  EXPECT_EQ(emu_->services().customers().front().users.size(), seeded_users);
+  EXPECT_FALSE(emu_->services().customers().front().relationship_revoked);
+  EXPECT_TRUE(emu_->services().counters().requests_by_route.empty());
+  EXPECT_EQ(emu_->services().counters().upstream_requests, 0);
+  Reply listed = Fetch("GET", Url(absl::StrCat("/subscriptions/", subscription,
+                                               "/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01")),
+                       {Bearer(arm_token)});
+  ASSERT_EQ(listed.status, 200) << "a token issued before the reset still works: " << listed.body;
+  EXPECT_TRUE(listed.Json()["value"].empty());
+  EXPECT_EQ(Fetch("GET", Url("/_emulator/reset")).status, 404) << "only POST resets";
+}
+
 TEST(EmulatorTokenLifetimeTest, ExpiredTokensAreRejected) {
   emulator::EmulatorOptions options;
   options.services.token_lifetime = absl::Seconds(1);
