@@ -36,6 +36,7 @@
 #include "server/api/audit_log.h"
 #include "server/api/metrics.h"
 #include "server/api/customer_service.h"
+#include "server/api/library_log.h"
 #include "server/api/page_token.h"
 #include "server/api/reflection_service.h"
 #include "server/api/request_log.h"
@@ -171,6 +172,7 @@ absl::StatusOr<std::string> PageTokenKey(const GatewayConfig& config) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("partner-gateway --sandbox | --config FILE [flags]");
   absl::ParseCommandLine(argc, argv);
+  partner::api::InstallProtobufLogHandler();
   const bool sandbox = absl::GetFlag(FLAGS_sandbox);
   const std::string config_path = absl::GetFlag(FLAGS_config);
   if (sandbox == !config_path.empty()) {
