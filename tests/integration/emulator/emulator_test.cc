@@ -57,6 +57,15 @@ class EmulatorTest : public ::testing::Test {
     return nlohmann::json{{"properties", properties}}.dump();
   }
 
+  // Graph POST /users of a new user in the customer's tenant.
+  Reply CreateOwenTate(const emulator::Customer& customer) {
+    return Fetch("POST", Url("/v1.0/users"), {Bearer(Token(*emu_, customer.id, kGraph)), "Content-Type: application/json"},
+                 nlohmann::json{{"accountEnabled", true}, {"displayName", "Owen Tate"}, {"mailNickname", "owen.tate"},
+                                {"userPrincipalName", absl::StrCat("owen.tate@", customer.domain)},
+                                {"passwordProfile", {{"forceChangePasswordNextSignIn", true}, {"password", "Vq3#nT8!kLw2"}}}}
+                     .dump());
+  }
+
   std::unique_ptr<emulator::Emulator> emu_;
 };
 
@@ -251,11 +260,7 @@ TEST_F(EmulatorTest, RoleAssignmentsBehaveLikeArm) {
 TEST_F(EmulatorTest, ANewUserIsPrincipalNotFoundUntilReplicatedUnlessPrincipalTypeIsGiven) {
   const emulator::Customer customer = FirstCustomer();
   const std::string subscription = AzureSubscriptionOf(customer);
-  Reply user = Fetch("POST", Url("/v1.0/users"), {Bearer(Token(*emu_, customer.id, kGraph)), "Content-Type: application/json"},
-                     nlohmann::json{{"accountEnabled", true}, {"displayName", "Owen Tate"}, {"mailNickname", "owen.tate"},
-                                    {"userPrincipalName", absl::StrCat("owen.tate@", customer.domain)},
-                                    {"passwordProfile", {{"forceChangePasswordNextSignIn", true}, {"password", "Vq3#nT8!kLw2"}}}}
-                         .dump());
+  Reply user = CreateOwenTate(customer);
   ASSERT_EQ(user.status, 201) << user.body;
   EXPECT_FALSE(user.Json().contains("passwordProfile")) << "Graph never echoes the password";
   const std::string id = user.Json()["id"];
@@ -316,11 +321,7 @@ TEST_F(EmulatorTest, ResetRestoresTheSeededDataAndZeroesTheCounters) {
   const emulator::Customer customer = FirstCustomer();
   const std::string subscription = AzureSubscriptionOf(customer);
   const std::size_t seeded_users = customer.users.size();
-  Reply user = Fetch("POST", Url("/v1.0/users"), {Bearer(Token(*emu_, customer.id, kGraph)), "Content-Type: application/json"},
-                     nlohmann::json{{"accountEnabled", true}, {"displayName", "Owen Tate"}, {"mailNickname", "owen.tate"},
-                                    {"userPrincipalName", absl::StrCat("owen.tate@", customer.domain)},
-                                    {"passwordProfile", {{"forceChangePasswordNextSignIn", true}, {"password", "Vq3#nT8!kLw2"}}}}
-                         .dump());
+  Reply user = CreateOwenTate(customer);
   ASSERT_EQ(user.status, 201) << user.body;
   const std::string arm_token = Token(*emu_, customer.id, kArm);
   ASSERT_EQ(Fetch("PUT", AssignmentUrl(subscription, "11111111-2222-4333-8444-555555555555"),
