@@ -274,6 +274,8 @@ void CurlTransport::Loop::PostTimer(absl::Time when, TimerCallback callback) {
 }
 
 void CurlTransport::Loop::Arm(std::unique_ptr<Wait> wait) {
+  // libevent measures the delay from its cached loop time, which may be stale by now.
+  event_base_update_cache_time(base_);
   const absl::Duration left = std::max(wait->when - absl::Now(), absl::ZeroDuration());
   wait->timer = evtimer_new(base_, &OnWaitDone, wait.get());
   if (wait->timer == nullptr) {
@@ -288,6 +290,13 @@ void CurlTransport::Loop::Arm(std::unique_ptr<Wait> wait) {
 
 void CurlTransport::Loop::OnWaitDone(evutil_socket_t, short, void* user) {
   auto* wait = static_cast<Wait*>(user);
+  // libevent's monotonic clock and absl::Now() can disagree by a fraction of a millisecond; a
+  // wait never ends before its time.
+  if (const absl::Duration left = wait->when - absl::Now(); left > absl::ZeroDuration()) {
+    const timeval delay = absl::ToTimeval(absl::Ceil(left, absl::Microseconds(1)));
+    evtimer_add(wait->timer, &delay);
+    return;
+  }
   Loop* loop = wait->loop;
   auto it = loop->waits_.find(wait);
   std::unique_ptr<Wait> done = std::move(it->second);
