@@ -21,18 +21,22 @@ json UserJson(const User& u) {
           {"userPrincipalName", u.user_principal_name}, {"id", u.id}};
 }
 
-// The literal of "field eq 'x'" or "startswith(field,'x')".
+// The literal of "field eq 'x'", "startswith(field,'x')" or "endswith(field,'x')"; endswith is an
+// advanced query (CONTRACTS.md §6.2).
 struct UserFilter {
+  enum class Match { kEqual, kPrefix, kSuffix };
   std::string field;
   std::string value;
-  bool prefix = false;
+  Match match = Match::kEqual;
 };
 
 std::optional<UserFilter> ParseUserFilter(absl::string_view filter) {
   filter = absl::StripAsciiWhitespace(filter);
   UserFilter out;
-  if (absl::ConsumePrefix(&filter, "startswith(")) {
-    out.prefix = true;
+  const bool prefix = absl::ConsumePrefix(&filter, "startswith(");
+  const bool suffix = !prefix && absl::ConsumePrefix(&filter, "endswith(");
+  if (prefix || suffix) {
+    out.match = prefix ? UserFilter::Match::kPrefix : UserFilter::Match::kSuffix;
     const std::size_t comma = filter.find(',');
     if (comma == absl::string_view::npos || !absl::ConsumeSuffix(&filter, ")")) return std::nullopt;
     out.field = std::string(absl::StripAsciiWhitespace(filter.substr(0, comma)));
@@ -112,6 +116,14 @@ EmuResponse Services::HandleGraph(const EmuRequest& request) {
       filter = ParseUserFilter(*raw);
       if (!filter) return error(400, "Request_UnsupportedQuery", absl::StrCat("Unsupported or invalid query filter clause specified: '", *raw, "'."));
     }
+    // Advanced queries (endswith, $count) need both, as the real directory does (§6.2, §8.15).
+    const bool count = request.Query("$count") == std::optional<absl::string_view>("true");
+    const bool eventual = request.Header("consistencylevel") == std::optional<absl::string_view>("eventual");
+    if ((count || (filter && filter->match == UserFilter::Match::kSuffix)) && !(count && eventual)) {
+      return error(400, "Request_UnsupportedQuery",
+                   "Operator 'endsWith' is not supported because the required parameters might be missing. Try adding $count=true "
+                   "query parameter and ConsistencyLevel:eventual header.");
+    }
     int top = options_.graph_page_size;
     if (std::optional<absl::string_view> raw = request.Query("$top")) {
       if (!absl::SimpleAtoi(*raw, &top) || top < 1 || top > 999) {
@@ -128,17 +140,23 @@ EmuResponse Services::HandleGraph(const EmuRequest& request) {
     for (const User& u : users) {
       if (filter) {
         const std::string& subject = filter->field == "mail" ? u.mail : filter->field == "displayName" ? u.display_name : u.user_principal_name;
-        if (filter->prefix ? !absl::StartsWithIgnoreCase(subject, filter->value) : !absl::EqualsIgnoreCase(subject, filter->value)) continue;
+        const bool matches = filter->match == UserFilter::Match::kPrefix   ? absl::StartsWithIgnoreCase(subject, filter->value)
+                             : filter->match == UserFilter::Match::kSuffix ? absl::EndsWithIgnoreCase(subject, filter->value)
+                                                                           : absl::EqualsIgnoreCase(subject, filter->value);
+        if (!matches) continue;
       }
       matching.push_back(&u);
     }
     json value = json::array();
     std::size_t i = offset;
     for (; i < matching.size() && value.size() < static_cast<std::size_t>(top); ++i) value.push_back(UserJson(*matching[i]));
-    json body = {{"@odata.context", context}, {"value", value}};
+    json body = {{"@odata.context", context}};
+    if (count) body["@odata.count"] = matching.size();
+    body["value"] = value;
     if (i < matching.size()) {
       std::string link = absl::StrCat(base_url_, "/v1.0/users?$top=", top);
       if (std::optional<absl::string_view> raw = request.Query("$filter")) absl::StrAppend(&link, "&$filter=", PercentEncode(*raw));
+      if (count) absl::StrAppend(&link, "&$count=true");
       body["@odata.nextLink"] = absl::StrCat(link, "&$skiptoken=X%27", i);
     }
     return respond(200, body);

@@ -302,6 +302,31 @@ TEST_F(EmulatorTest, GraphFindsUsersByUpnAndPagesWithNextLinks) {
   EXPECT_EQ(other_tenant.status, 404) << "a token selects its own tenant's directory";
 }
 
+TEST_F(EmulatorTest, GraphAdvancedQueriesNeedConsistencyLevelEventualAndCount) {
+  const emulator::Customer customer = FirstCustomer();
+  const std::string bearer = Bearer(Token(*emu_, customer.id, kGraph));
+  const emulator::User& first = customer.users.front();
+  const std::string filter = FormEncode(absl::StrCat("endswith(userPrincipalName,'", first.user_principal_name, "')"));
+  Reply plain = Fetch("GET", Url(absl::StrCat("/v1.0/users?$filter=", filter)), {bearer});
+  EXPECT_EQ(plain.status, 400);
+  EXPECT_EQ(plain.Json()["error"]["code"], "Request_UnsupportedQuery");
+  EXPECT_THAT(plain.Json()["error"]["message"].get<std::string>(), HasSubstr("ConsistencyLevel:eventual"));
+  EXPECT_EQ(Fetch("GET", Url(absl::StrCat("/v1.0/users?$count=true&$filter=", filter)), {bearer}).status, 400)
+      << "$count alone is not enough";
+  EXPECT_EQ(Fetch("GET", Url(absl::StrCat("/v1.0/users?$filter=", filter)), {bearer, "ConsistencyLevel: eventual"}).status, 400)
+      << "the header alone is not enough";
+  Reply advanced = Fetch("GET", Url(absl::StrCat("/v1.0/users?$count=true&$filter=", filter)), {bearer, "ConsistencyLevel: eventual"});
+  ASSERT_EQ(advanced.status, 200) << advanced.body;
+  EXPECT_EQ(advanced.Json()["@odata.count"], 1);
+  ASSERT_EQ(advanced.Json()["value"].size(), 1u);
+  EXPECT_EQ(advanced.Json()["value"][0]["id"], first.id);
+  Reply simple = Fetch("GET", Url(absl::StrCat("/v1.0/users?$filter=", FormEncode(absl::StrCat(
+                                                   "userPrincipalName eq '", first.user_principal_name, "'")))),
+                       {bearer});
+  EXPECT_EQ(simple.status, 200) << "eq and startswith are default queries: " << simple.body;
+  EXPECT_FALSE(simple.Json().contains("@odata.count"));
+}
+
 TEST_F(EmulatorTest, GraphRefusesADuplicateUpnAndAnUnverifiedDomain) {
   const emulator::Customer customer = FirstCustomer();
   auto create = [&](const std::string& upn) {
