@@ -62,6 +62,10 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
       items_by_index_[i] = item;
       items.push_back({i, item});
     }
+    {
+      absl::MutexLock lock(&mu_);
+      batch_running_ = true;
+    }
     deps_.operations->BatchAssignRoles(
         ctx_, std::move(items),
         [this](int index, absl::StatusOr<v1::AssignRoleResponse> result) { OnItem(index, std::move(result)); },
@@ -80,7 +84,17 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
     Pump();
   }
   void OnCancel() override { ctx_.cancel->Cancel(); }
-  void OnDone() override { delete this; }
+  // gRPC may be done with the call (the summary written by another thread) while OnSummary is
+  // still on its way out: whichever of the two comes last deletes the call.
+  void OnDone() override {
+    bool last = false;
+    {
+      absl::MutexLock lock(&mu_);
+      done_ = true;
+      last = !batch_running_;
+    }
+    if (last) delete this;
+  }
 
  private:
   void AuditItem(const v1::AssignRoleRequest& item, const absl::Status& status,
@@ -148,6 +162,13 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
       summary_queued_ = true;
     }
     Pump();
+    bool last = false;
+    {
+      absl::MutexLock lock(&mu_);
+      batch_running_ = false;
+      last = done_;
+    }
+    if (last) delete this;
   }
 
   // Starts the next write, or finishes once the summary is out. Runs outside the lock because
@@ -190,6 +211,9 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   bool summary_queued_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  // The operation may still call OnSummary / gRPC has called OnDone.
+  bool batch_running_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
   v1::BatchAssignRolesSummary totals_ ABSL_GUARDED_BY(mu_);
 };
 
