@@ -30,6 +30,9 @@ struct ThreadTimer::State {
       due.erase(due.begin());
       mu.Unlock();
       callback(absl::OkStatus());
+      // Destroyed before relocking: it may hold the last reference to the timer, whose destructor
+      // takes `mu` (found by Abseil's deadlock detection under ASan).
+      callback = nullptr;
       mu.Lock();
     }
   }
