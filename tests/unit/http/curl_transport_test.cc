@@ -174,6 +174,41 @@ TEST(CurlTransportTest, QueuedRequestStillFailsAtItsDeadline) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
 }
 
+TEST(CurlTransportTest, CancellingAQueuedRequestCompletesItAndItIsNeverSent) {
+  LoopbackServer server;
+  CurlTransportOptions options = PlainHttp();
+  options.max_concurrent_transfers = 1;
+  auto transport = MakeTransport(options);
+  HttpRequest hanging = Request("GET", server.Url("/hang"));
+  std::shared_ptr<CancelToken> hanging_cancel = hanging.cancel;
+  absl::Notification hanging_done;
+  transport->Send(std::move(hanging), [&](absl::StatusOr<HttpResponse>) { hanging_done.Notify(); });
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (server.requests_served() == 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_EQ(server.requests_served(), 1);
+
+  HttpRequest queued = Request("GET", server.Url("/echo"));
+  std::shared_ptr<CancelToken> queued_cancel = queued.cancel;
+  absl::StatusOr<HttpResponse> queued_result;
+  absl::Notification queued_done;
+  transport->Send(std::move(queued), [&](absl::StatusOr<HttpResponse> response) {
+    queued_result = std::move(response);
+    queued_done.Notify();
+  });
+  EXPECT_FALSE(queued_done.HasBeenNotified());
+  queued_cancel->Cancel();
+  ASSERT_TRUE(queued_done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_THAT(queued_result.status(), StatusIs(absl::StatusCode::kCancelled));
+
+  // Once the slot frees up, the next request goes out and the cancelled one never does.
+  hanging_cancel->Cancel();
+  ASSERT_TRUE(hanging_done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  const absl::StatusOr<HttpResponse> next = SendAndWait(*transport, Request("GET", server.Url("/echo")));
+  ASSERT_THAT(next.status(), IsOk());
+  EXPECT_EQ(next->status, 200);
+  EXPECT_EQ(server.requests_served(), 2);
+}
+
 TEST(CurlTransportTest, DeadlineEndsTheTransfer) {
   LoopbackServer server;
   auto transport = MakeTransport(PlainHttp());
