@@ -430,6 +430,9 @@ TEST_F(FaultTest, ThrottlingAndUnavailabilityAtARateRecoverThroughRetries) {
 }
 
 TEST_F(FaultTest, ResetsAndTruncatedBodiesRecoverThroughRetries) {
+  absl::StatusOr<std::vector<ops::arm::RoleDefinition>> roles =
+      Await(h_->arm().ListRoleDefinitions(Context(), target_.tenant, target_.scope));
+  ASSERT_THAT(roles, IsOk());
   SetFaults(0, 0, /*reset=*/0.2, /*truncated=*/0.2);
   const ops::OpContext ctx = Context(absl::Seconds(60));
   absl::StatusOr<std::vector<std::string>> users = AllUserIds(*h_, ctx, customer_.id, 1);
@@ -438,6 +441,17 @@ TEST_F(FaultTest, ResetsAndTruncatedBodiesRecoverThroughRetries) {
   absl::StatusOr<ops::pc::Customer> customer = Await(h_->partner_center().GetCustomer(ctx, customer_.id));
   ASSERT_THAT(customer, IsOk());
   EXPECT_EQ(customer->company_name, customer_.company_name);
+  // Ten listings, so that ARM's answers almost surely meet both faults (each hits 40 % of requests).
+  for (int listing = 0; listing < 10; ++listing) {
+    absl::StatusOr<std::vector<ops::arm::RoleDefinition>> roles_under_faults =
+        Await(h_->arm().ListRoleDefinitions(ctx, target_.tenant, target_.scope));
+    ASSERT_THAT(roles_under_faults, IsOk()) << "listing " << listing;
+    ASSERT_EQ(roles_under_faults->size(), roles->size()) << "listing " << listing;
+    for (size_t i = 0; i < roles->size(); ++i) {
+      EXPECT_EQ((*roles_under_faults)[i].id, (*roles)[i].id) << i;
+      EXPECT_EQ((*roles_under_faults)[i].role_name, (*roles)[i].role_name) << i;
+    }
+  }
 }
 
 // Three attempts: Partner Center and ARM make each wait a whole second.
@@ -495,6 +509,7 @@ void WaitForDelayedReply(absl::Time sent, absl::Duration latency) {
 
 TEST_F(FaultTest, LatencyBeyondTheDeadlineIsDeadlineExceeded) {
   ASSERT_THAT(Await(h_->partner_center().GetCustomer(Context(), customer_.id)), IsOk());
+  ASSERT_THAT(Await(h_->arm().ListRoleDefinitions(Context(), target_.tenant, target_.scope)), IsOk());
   emulator::FaultOptions faults;
   faults.latency = absl::Milliseconds(1500);
   h_->emulator().SetFaults(faults);
@@ -503,7 +518,14 @@ TEST_F(FaultTest, LatencyBeyondTheDeadlineIsDeadlineExceeded) {
   absl::StatusOr<ops::pc::Customer> customer = Await(h_->partner_center().GetCustomer(ctx, customer_.id));
   EXPECT_THAT(customer, StatusIs(absl::StatusCode::kDeadlineExceeded));
   EXPECT_LT(absl::Now() - start, absl::Milliseconds(1000));
-  WaitForDelayedReply(start, faults.latency);
+
+  const ops::OpContext arm_ctx = Context(absl::Milliseconds(300));
+  const absl::Time arm_start = absl::Now();
+  absl::StatusOr<std::vector<ops::arm::RoleDefinition>> roles =
+      Await(h_->arm().ListRoleDefinitions(arm_ctx, target_.tenant, target_.scope));
+  EXPECT_THAT(roles, StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_LT(absl::Now() - arm_start, absl::Milliseconds(1000));
+  WaitForDelayedReply(arm_start, faults.latency);
 }
 
 TEST_F(FaultTest, CancellingTheContextAbortsTheCallPromptly) {
