@@ -64,6 +64,8 @@ class Emulator::Impl {
     std::size_t sent = 0;  // trickle: body bytes sent
   };
   std::set<DelayedReply*> delayed_;
+  // The most replies ever waiting at once: how benchmarks show that requests are held concurrently.
+  std::size_t delayed_peak_ = 0;
 
   mutable absl::Mutex faults_mu_;
   FaultOptions faults_ ABSL_GUARDED_BY(faults_mu_);
@@ -253,6 +255,15 @@ void Emulator::Impl::Serve(evhttp_request* evrequest) {
     return;
   }
 
+  if (request.segments.size() == 2 && request.segments[0] == "_emulator" && request.segments[1] == "in-flight" &&
+      request.method == "GET") {
+    EmuResponse response;
+    response.With("Content-Type", "application/json");
+    response.body = nlohmann::json{{"delayedNow", delayed_.size()}, {"delayedPeak", delayed_peak_}}.dump();
+    Reply(evrequest, std::move(response), absl::ZeroDuration());
+    return;
+  }
+
   const bool admin = !request.segments.empty() && request.segments[0] == "_emulator";
   const Picked picked = admin ? Picked{} : PickFault();
   switch (picked.fault) {
@@ -359,6 +370,7 @@ void Emulator::Impl::Reply(evhttp_request* request, EmuResponse response, absl::
   if (delivery == Delivery::kTrickle) EnsureBody(&response);
   auto* pending = new DelayedReply{this, request, connection, std::move(response), nullptr, delivery, interval};
   delayed_.insert(pending);
+  delayed_peak_ = std::max(delayed_peak_, delayed_.size());
   pending->timer = evtimer_new(
       base_, [](evutil_socket_t, short, void* arg) { static_cast<DelayedReply*>(arg)->impl->OnTimer(static_cast<DelayedReply*>(arg)); },
       pending);
@@ -485,6 +497,9 @@ absl::Status Emulator::Impl::Listen() {
   // record waits out the client's delayed ACK (~40 ms per response).
   const int no_delay = 1;
   setsockopt(evhttp_bound_socket_get_fd(socket), IPPROTO_TCP, TCP_NODELAY, &no_delay, sizeof(no_delay));
+  // evhttp listens with a backlog of 128: thousands of clients connecting at once overflow it and
+  // wait out SYN retransmissions (1 s, 3 s, ...). Listening again on Linux only raises the backlog.
+  listen(evhttp_bound_socket_get_fd(socket), SOMAXCONN);
   sockaddr_storage address{};
   socklen_t length = sizeof(address);
   getsockname(evhttp_bound_socket_get_fd(socket), reinterpret_cast<sockaddr*>(&address), &length);

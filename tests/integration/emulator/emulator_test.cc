@@ -2,6 +2,7 @@
 // our own clients: token endpoint, Partner Center, ARM, Graph, auth rules, quirks and faults.
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -420,6 +421,26 @@ TEST(EmulatorFaultTest, FaultsCanBeChangedAtRunTimeThroughTheAdminRoute) {
   ASSERT_EQ(set.status, 200) << set.body;
   EXPECT_EQ((*emu)->faults().unavailable_rate, 1);
   EXPECT_EQ(Fetch("GET", absl::StrCat((*emu)->base_url(), "/subscriptions?api-version=2022-12-01")).status, 503);
+}
+
+// Injected latency is a timer on the event loop, not a sleeping thread: every request waits out
+// its delay at the same time, which the admin route's peak shows.
+TEST(EmulatorFaultTest, RequestsWaitOutInjectedLatencyAllAtOnce) {
+  constexpr int kRequests = 16;
+  emulator::EmulatorOptions options;
+  options.faults.latency = absl::Seconds(3);
+  auto emu = emulator::Emulator::Start(options);
+  ASSERT_TRUE(emu.ok());
+  std::vector<int> statuses(kRequests);
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kRequests; ++i) {
+    callers.emplace_back([&, i] { statuses[i] = Fetch("GET", absl::StrCat((*emu)->base_url(), "/v1/customers")).status; });
+  }
+  for (std::thread& caller : callers) caller.join();
+  EXPECT_THAT(statuses, ::testing::Each(401)) << "the delayed answer is still the real one";
+  const nlohmann::json in_flight = Fetch("GET", absl::StrCat((*emu)->base_url(), "/_emulator/in-flight")).Json();
+  EXPECT_EQ(in_flight["delayedNow"], 0);
+  EXPECT_EQ(in_flight["delayedPeak"], kRequests);
 }
 
 TEST(EmulatorHttpsTest, ServesHttpsWithAGeneratedCertificate) {
