@@ -3,6 +3,7 @@
 #ifndef PARTNER_BENCH_LOADGEN_REST_DRIVER_H_
 #define PARTNER_BENCH_LOADGEN_REST_DRIVER_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,12 @@ struct RestOptions {
 // One GET, body returned when the status is 2xx.
 absl::StatusOr<std::string> HttpGet(const std::string& url, const std::string& ca_file);
 
+class EpollMulti;
+
 class RestDriver {
  public:
-  explicit RestDriver(RestOptions options) : options_(std::move(options)) {}
+  explicit RestDriver(RestOptions options);
+  ~RestDriver();
 
   // Gets a Partner Center token and the first `customers` customer ids.
   absl::Status Prepare(int customers);
@@ -47,6 +51,7 @@ class RestDriver {
   RestOptions options_;
   std::string token_;
   std::vector<std::string> customer_ids_;
+  std::unique_ptr<EpollMulti> loop_;
 };
 
 }  // namespace partner::bench
