@@ -4,6 +4,10 @@
 #include <openssl/evp.h>
 
 #include <fstream>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -26,6 +30,39 @@ std::optional<Permission> ParsePermission(absl::string_view name) {
 
 absl::Status Unauthenticated(absl::string_view why) {
   return ops::WithReason(absl::UnauthenticatedError(why), v1::ERROR_REASON_UNAUTHENTICATED);
+}
+
+// Envoy quotes an x-forwarded-client-cert value holding , ; = or " and escapes a quote inside it
+// with a backslash. Splits at each separator outside quotes; nullopt when a quote is left open,
+// since a caller's stray quote would otherwise swallow the comma before the sidecar's element
+// and pass the caller's own text off as the sidecar's.
+std::optional<std::vector<absl::string_view>> SplitOutsideQuotes(absl::string_view text, char separator) {
+  std::vector<absl::string_view> parts;
+  bool quoted = false;
+  size_t start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (quoted && text[i] == '\\') {
+      ++i;
+    } else if (text[i] == '"') {
+      quoted = !quoted;
+    } else if (text[i] == separator && !quoted) {
+      parts.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (quoted) return std::nullopt;
+  parts.push_back(text.substr(start));
+  return parts;
+}
+
+std::string Unquote(absl::string_view value) {
+  if (value.size() < 2 || value.front() != '"' || value.back() != '"') return std::string(value);
+  std::string out;
+  for (size_t i = 1; i + 1 < value.size(); ++i) {
+    if (value[i] == '\\' && i + 2 < value.size()) ++i;
+    out.push_back(value[i]);
+  }
+  return out;
 }
 
 }  // namespace
@@ -60,29 +97,19 @@ std::string Sha256Hex(absl::string_view data) {
 }
 
 std::vector<std::string> ParseForwardedClientCert(absl::string_view header) {
+  std::optional<std::vector<absl::string_view>> elements = SplitOutsideQuotes(header, ',');
+  std::optional<std::vector<absl::string_view>> pairs =
+      elements.has_value() ? SplitOutsideQuotes(elements->back(), ';') : std::nullopt;
+  if (!pairs.has_value()) return {};
   std::vector<std::string> out;
-  // Elements are comma-separated; quoted values may contain commas, so split by hand.
-  std::vector<std::string> elements(1);
-  bool quoted = false;
-  for (char c : header) {
-    if (c == '"') quoted = !quoted;
-    if (c == ',' && !quoted) {
-      elements.emplace_back();
-    } else {
-      elements.back().push_back(c);
-    }
-  }
-  for (absl::string_view pair : absl::StrSplit(elements.back(), ';')) {
+  for (absl::string_view pair : *pairs) {
     pair = absl::StripAsciiWhitespace(pair);
     const size_t eq = pair.find('=');
     if (eq == absl::string_view::npos) continue;
     absl::string_view key = pair.substr(0, eq);
-    absl::string_view value = pair.substr(eq + 1);
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-      value = value.substr(1, value.size() - 2);
-    }
+    std::string value = Unquote(pair.substr(eq + 1));
     if ((absl::EqualsIgnoreCase(key, "URI") || absl::EqualsIgnoreCase(key, "DNS")) && !value.empty()) {
-      out.emplace_back(value);
+      out.push_back(std::move(value));
     }
   }
   return out;

@@ -62,7 +62,8 @@ class CallerPolicy {
 std::string Sha256Hex(absl::string_view data);
 
 // The URI= and DNS= values of the last element of an Envoy x-forwarded-client-cert header (the
-// element the local sidecar added).
+// element the local sidecar added). Empty for a header with an unclosed quote, whose last element
+// cannot be told apart from text the caller sent.
 std::vector<std::string> ParseForwardedClientCert(absl::string_view header);
 
 }  // namespace partner::auth

@@ -1,5 +1,8 @@
 #include "server/auth/caller/caller_policy.h"
 
+#include <string>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/ops/error_reason.h"
@@ -46,6 +49,30 @@ TEST(CallerPolicyTest, CertificateTokenAndForwardedIdentities) {
                                 "By=spiffe://gw;Hash=def;DNS=admin.example.org"});
   ASSERT_THAT(c.status(), IsOk());
   EXPECT_EQ(c->name, "admin");
+}
+
+// A caller controls everything before the element its sidecar appends, and a certificate's
+// subject is quoted text inside that element: neither may name the identity.
+TEST(CallerPolicyTest, ForwardedIdentityComesOnlyFromTheSidecarsOwnElement) {
+  auto policy = MakePolicy(/*xfcc=*/true);
+  const std::string sidecar =
+      "By=spiffe://gw;Hash=def;Subject=\"\";URI=spiffe://example.org/ns/r/sa/reporting";
+  for (const std::string& header : std::vector<std::string>{
+           "DNS=admin.example.org," + sidecar,
+           "By=spiffe://gw;Hash=def;Subject=\"CN=x;DNS=admin.example.org;O=y\";"
+           "URI=spiffe://example.org/ns/r/sa/reporting",
+           "By=spiffe://gw;Hash=def;Subject=\"CN=\\\"a,DNS=admin.example.org\\\"\";"
+           "URI=spiffe://example.org/ns/r/sa/reporting"}) {
+    absl::StatusOr<CallerIdentity> c = policy->Authenticate({.forwarded_client_cert = header});
+    ASSERT_THAT(c.status(), IsOk()) << header;
+    EXPECT_EQ(c->name, "reporting") << header;
+  }
+  // A stray quote in the caller's part would swallow the comma before the sidecar's element: the
+  // whole header is refused rather than guessed at.
+  absl::StatusOr<CallerIdentity> c = policy->Authenticate(
+      {.forwarded_client_cert = "DNS=admin.example.org;Subject=\"," + sidecar});
+  EXPECT_THAT(c, StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(ParseForwardedClientCert("URI=spiffe://a;Subject=\"CN=\\"), ::testing::IsEmpty());
 }
 
 TEST(CallerPolicyTest, UnknownOrMissingCredentialsAreUnauthenticated) {
