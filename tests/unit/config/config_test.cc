@@ -169,6 +169,23 @@ TEST(ConfigTest, NonLoopbackPlaintextAndUnauthenticatedCallersAreRefused) {
                        AllOf(HasSubstr("tls: required"), HasSubstr("callers.allow_unauthenticated"))));
 }
 
+// Whoever reaches the listener can write x-forwarded-client-cert: trusting it is only safe when
+// nothing but the pod's own sidecar can connect (plaintext on loopback).
+TEST(ConfigTest, ForwardedClientCertIsTrustedOnlyBehindALocalSidecar) {
+  TempFiles files;
+  v1::GatewayConfig config = ValidConfig(files);
+  config.mutable_callers()->set_trust_forwarded_client_cert(true);
+  EXPECT_THAT(ValidateConfig(config, {}), IsOk());
+
+  config.mutable_tls()->set_cert_file(files.Write("tls.crt", "pem"));
+  config.mutable_tls()->set_key_file(files.Write("tls.key", "pem"));
+  EXPECT_THAT(ValidateConfig(config, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("callers.trust_forwarded_client_cert")));
+  config.set_listen_addresses(0, "0.0.0.0:50051");
+  EXPECT_THAT(ValidateConfig(config, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("callers.trust_forwarded_client_cert")));
+}
+
 TEST(ConfigTest, BadIdsAndPermissionsAreNamed) {
   TempFiles files;
   v1::GatewayConfig config = ValidConfig(files);
