@@ -108,6 +108,10 @@ void AddCustomerCommands(CLI::App& app, Context& context) {
     }
     context.Finish(absl::OkStatus());
   });
+  // Group footers are set after their subcommands: a subcommand inherits its parent's footer.
+  customers->footer(
+      "\nExamples:\n  partnerctl customers list --name-prefix Fabrikam\n"
+      "  partnerctl customers get 0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10");
 
   CLI::App* users = app.add_subcommand("users", "Users of a customer's tenant");
   users->require_subcommand(1);
@@ -115,6 +119,8 @@ void AddCustomerCommands(CLI::App& app, Context& context) {
   auto users_customer = std::make_shared<std::string>();
   CLI::App* users_list = users->add_subcommand("list", "List every user of the customer");
   users_list->add_option("--customer", *users_customer, "The customer's tenant id")->required();
+  users_list->footer(
+      "\nExample:\n  partnerctl users list --customer 0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10");
   users_list->callback([&context, users_customer] {
     absl::StatusOr<client::CustomerClient> client = context.Customers();
     if (!client.ok()) return context.Finish(client.status());
@@ -164,6 +170,10 @@ void AddCustomerCommands(CLI::App& app, Context& context) {
     }
     context.Finish(absl::OkStatus());
   });
+  users->footer(
+      "\nExamples:\n  partnerctl users list --customer C\n"
+      "  partnerctl users create --customer C --upn mila.berg@fabrikamtoys.onmicrosoft.com "
+      "--display-name \"Mila Berg\"");
 }
 
 }  // namespace partner::cli

@@ -105,6 +105,9 @@ void AddRoleCommands(CLI::App& app, Context& context) {
   definitions->add_option("--customer", defs->customer, "The customer's tenant id")->required();
   definitions->add_option("--subscription", defs->subscription, "Azure subscription id")
       ->required();
+  definitions->footer(
+      "\nExample:\n  partnerctl roles definitions --customer C "
+      "--subscription 551e8a9d-3001-48db-ba41-b66def79d35f");
   definitions->callback([&context, defs] {
     absl::StatusOr<client::AccessClient> client = context.Access();
     if (!client.ok()) return context.Finish(client.status());
@@ -174,6 +177,10 @@ void AddRoleCommands(CLI::App& app, Context& context) {
       "assignments", "List the role assignments at a subscription or resource group");
   AddScope(assignments, *list_flags, true);
   AddPrincipal(assignments, *list_flags, false);
+  assignments->footer(
+      "\nExamples:\n  partnerctl roles assignments --customer C --subscription S\n"
+      "  partnerctl roles assignments --customer C --subscription S --resource-group rg-web "
+      "--user mila.berg@fabrikamtoys.onmicrosoft.com");
   assignments->callback([&context, list_flags] {
     absl::StatusOr<client::AccessClient> client = context.Access();
     if (!client.ok()) return context.Finish(client.status());
@@ -258,6 +265,12 @@ void AddRoleCommands(CLI::App& app, Context& context) {
   });
 
   AddBatchAssign(roles, context);
+  // Set after its subcommands: a subcommand inherits its parent's footer.
+  roles->footer(
+      "\nExamples:\n  partnerctl roles definitions --customer C --subscription S\n"
+      "  partnerctl roles assign --customer C --subscription S "
+      "--user mila.berg@fabrikamtoys.onmicrosoft.com --role Reader\n"
+      "  partnerctl roles batch-assign --file assignments.csv");
 }
 
 void AddBatchAssign(CLI::App* roles, Context& context) {

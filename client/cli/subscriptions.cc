@@ -30,6 +30,9 @@ void AddSubscriptionCommands(CLI::App& app, Context& context) {
   auto customer = std::make_shared<std::string>();
   CLI::App* list = subs->add_subcommand("list", "List the customer's Partner Center subscriptions");
   list->add_option("--customer", *customer, "The customer's tenant id")->required();
+  list->footer(
+      "\nExample:\n  partnerctl subscriptions list "
+      "--customer 0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10");
   list->callback([&context, customer] {
     absl::StatusOr<client::SubscriptionClient> client = context.Subscriptions();
     if (!client.ok()) return context.Finish(client.status());
@@ -55,6 +58,9 @@ void AddSubscriptionCommands(CLI::App& app, Context& context) {
   get->add_option("--customer", get_flags->customer, "The customer's tenant id")->required();
   get->add_option("SUBSCRIPTION_ID", get_flags->subscription, "Partner Center subscription id")
       ->required();
+  get->footer(
+      "\nExample:\n  partnerctl subscriptions get --customer C "
+      "9240CAD7-D3AE-4DF6-BEEF-8D05D9B8169F");
   get->callback([&context, get_flags] {
     absl::StatusOr<client::SubscriptionClient> client = context.Subscriptions();
     if (!client.ok()) return context.Finish(client.status());
@@ -108,6 +114,10 @@ void AddSubscriptionCommands(CLI::App& app, Context& context) {
     }
     context.Finish(absl::OkStatus());
   });
+  // Set after its subcommands: a subcommand inherits its parent's footer.
+  subs->footer(
+      "\nExamples:\n  partnerctl subscriptions list --customer C\n"
+      "  partnerctl subscriptions azure --customer C");
 }
 
 }  // namespace partner::cli

@@ -184,5 +184,38 @@ TEST(PartnerctlArgsTest, HelpAtEveryLevelExitsZero) {
   EXPECT_THAT(out, HasSubstr("CSV columns"));
 }
 
+TEST(PartnerctlArgsTest, HelpOfEveryGroupAndCommandShowsAnExample) {
+  const std::vector<std::vector<std::string>> levels = {
+      {},
+      {"customers"},
+      {"customers", "list"},
+      {"customers", "get"},
+      {"users"},
+      {"users", "list"},
+      {"users", "create"},
+      {"subscriptions"},
+      {"subscriptions", "list"},
+      {"subscriptions", "get"},
+      {"subscriptions", "azure"},
+      {"roles"},
+      {"roles", "definitions"},
+      {"roles", "assign"},
+      {"roles", "assignments"},
+      {"roles", "revoke"},
+      {"roles", "batch-assign"},
+  };
+  for (std::vector<std::string> args : levels) {
+    const std::string level = ::testing::PrintToString(args);
+    args.push_back("--help");
+    std::string out, err;
+    EXPECT_EQ(Partnerctl(args, &out, &err), 0) << level;
+    EXPECT_THAT(out, HasSubstr("Example")) << level;
+    // A group's or command's examples use that group.
+    if (args.size() > 1) {
+      EXPECT_THAT(out, HasSubstr("  partnerctl " + args.front())) << level;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace partner::cli
