@@ -75,6 +75,15 @@ class PartnerCenterPort {
 
 namespace arm {
 
+// An Azure subscription as ARM lists it (CONTRACTS.md §5.3).
+struct Subscription {
+  std::string id;               // "/subscriptions/{subscription_id}"
+  std::string subscription_id;  // GUID, in ARM's letter case
+  std::string tenant_id;
+  std::string display_name;
+  std::string state;  // "Enabled", "Warned", "PastDue", "Disabled" or "Deleted"
+};
+
 struct RoleDefinition {
   std::string id;  // "/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
   std::string role_name;
@@ -104,6 +113,10 @@ struct RoleAssignmentProperties {
 class ArmPort {
  public:
   virtual ~ArmPort() = default;
+  // The subscriptions the app can see in `tenant`: only those where it holds an RBAC role, so an
+  // app without any role there gets an empty list, not an error.
+  virtual OpTask<absl::StatusOr<std::vector<Subscription>>> ListSubscriptions(const OpContext& ctx,
+                                                                              std::string tenant) = 0;
   virtual OpTask<absl::StatusOr<std::vector<RoleDefinition>>> ListRoleDefinitions(const OpContext& ctx,
                                                                                   std::string tenant,
                                                                                   std::string scope) = 0;

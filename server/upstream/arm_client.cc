@@ -13,12 +13,34 @@ namespace {
 
 using ops::arm::RoleAssignment;
 using ops::arm::RoleDefinition;
+using ops::arm::Subscription;
 using simdjson::dom::object;
 
 constexpr absl::string_view kService = "Azure Resource Manager";
 constexpr char kApiVersion[] = "2022-04-01";
+// Microsoft.Resources, not Microsoft.Authorization: its own api-versions (CONTRACTS.md §5.3).
+constexpr char kSubscriptionsApiVersion[] = "2022-12-01";
 constexpr absl::string_view kProvider = "/providers/Microsoft.Authorization";
 constexpr int kMaxPages = 1000;
+
+absl::Status ParseItem(object o, Subscription& out) {
+  static constexpr absl::string_view kWhat = "subscription";
+  if (!json::String(o, "id", json::Need::kRequired, out.id)) return Malformed(kService, kWhat, "id");
+  if (!json::String(o, "subscriptionId", json::Need::kRequired, out.subscription_id)) {
+    return Malformed(kService, kWhat, "subscriptionId");
+  }
+  // The gateway matches subscriptions by subscriptionId: one that disagrees with its own
+  // resource id cannot be trusted to name the right subscription.
+  if (out.subscription_id.empty() || !absl::EqualsIgnoreCase(out.id, absl::StrCat("/subscriptions/", out.subscription_id))) {
+    return Malformed(kService, kWhat, "subscriptionId (does not match id)");
+  }
+  if (!json::String(o, "tenantId", json::Need::kOptional, out.tenant_id)) return Malformed(kService, kWhat, "tenantId");
+  if (!json::String(o, "displayName", json::Need::kOptional, out.display_name)) {
+    return Malformed(kService, kWhat, "displayName");
+  }
+  if (!json::String(o, "state", json::Need::kRequired, out.state)) return Malformed(kService, kWhat, "state");
+  return absl::OkStatus();
+}
 
 absl::Status ParseItem(object o, RoleDefinition& out) {
   std::optional<object> properties;
@@ -127,6 +149,8 @@ std::string ApiVersionQuery(const std::optional<std::string>& filter = std::null
   return Query(params);
 }
 
+std::string SubscriptionsQuery() { return Query({{"api-version", kSubscriptionsApiVersion}}); }
+
 std::string AssignmentBody(const ops::arm::RoleAssignmentProperties& p) {
   std::string body = absl::StrCat(R"({"properties":{"roleDefinitionId":)", json::Quote(p.role_definition_id),
                                   R"(,"principalId":)", json::Quote(p.principal_id));
@@ -172,6 +196,14 @@ ops::OpTask<absl::StatusOr<std::vector<T>>> ArmClient::ListAll(const ops::OpCont
     request.url = std::move(page->next_link);
   }
   co_return absl::InternalError(absl::StrCat(kService, " returned more than ", kMaxPages, " pages of ", resource));
+}
+
+ops::OpTask<absl::StatusOr<std::vector<Subscription>>> ArmClient::ListSubscriptions(const ops::OpContext& ctx,
+                                                                                   std::string tenant) {
+  const std::string resource = absl::StrCat("subscriptions of tenant ", tenant);
+  http::HttpRequest request = NewRequest("GET", "arm.list_subscriptions", std::move(tenant),
+                                         JoinUrl(options_.arm_url, absl::StrCat("/subscriptions", SubscriptionsQuery())));
+  co_return co_await ListAll<Subscription>(ctx, std::move(request), resource);
 }
 
 ops::OpTask<absl::StatusOr<std::vector<RoleDefinition>>> ArmClient::ListRoleDefinitions(const ops::OpContext& ctx,

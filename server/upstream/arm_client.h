@@ -1,5 +1,5 @@
-// The Azure Resource Manager client for Microsoft.Authorization (CONTRACTS.md §5): role
-// definitions and role assignments as ops::arm::ArmPort.
+// The Azure Resource Manager client (CONTRACTS.md §5): the subscriptions the app can see, and
+// Microsoft.Authorization role definitions and role assignments, as ops::arm::ArmPort.
 //
 // Each call uses a token of the customer tenant given as `tenant`, for the ARM scope. Scopes and
 // assignment ids are re-encoded segment by segment. Thread-safe; the client must outlive the
@@ -23,6 +23,8 @@ class ArmClient final : public ops::arm::ArmPort {
  public:
   ArmClient(std::shared_ptr<http::HttpClient> http, UpstreamOptions options);
 
+  ops::OpTask<absl::StatusOr<std::vector<ops::arm::Subscription>>> ListSubscriptions(const ops::OpContext& ctx,
+                                                                                   std::string tenant) override;
   ops::OpTask<absl::StatusOr<std::vector<ops::arm::RoleDefinition>>> ListRoleDefinitions(
       const ops::OpContext& ctx, std::string tenant, std::string scope) override;
   ops::OpTask<absl::StatusOr<ops::arm::RoleAssignment>> PutRoleAssignment(

@@ -101,6 +101,9 @@ class FakeArm final : public arm::ArmPort {
  public:
   std::map<std::string, std::vector<arm::RoleDefinition>> definitions;  // by "/subscriptions/{sub}"
   std::map<std::string, arm::RoleAssignment> assignments;              // by lower-case id
+  std::map<std::string, std::vector<arm::Subscription>> visible_subscriptions;  // by tenant
+  std::map<std::string, absl::Status> subscription_list_errors;               // by tenant
+  std::vector<std::string> subscription_list_tenants;                         // every call, in order
   int principal_not_found_remaining = 0;  // PUTs answered PrincipalNotFound first
   bool conflict_next_put = false;         // the next PUT meets an assignment made elsewhere
   bool hold_puts = false;
@@ -114,6 +117,14 @@ class FakeArm final : public arm::ArmPort {
   int max_in_flight = 0;
   std::map<std::string, int> in_flight_by_tenant;
   int max_in_flight_per_tenant = 0;
+
+  OpTask<absl::StatusOr<std::vector<arm::Subscription>>> ListSubscriptions(const OpContext&,
+                                                                            std::string tenant) override {
+    ++calls;
+    subscription_list_tenants.push_back(tenant);
+    if (auto it = subscription_list_errors.find(tenant); it != subscription_list_errors.end()) co_return it->second;
+    co_return visible_subscriptions[tenant];
+  }
 
   OpTask<absl::StatusOr<std::vector<arm::RoleDefinition>>> ListRoleDefinitions(const OpContext&, std::string,
                                                                                 std::string scope) override {

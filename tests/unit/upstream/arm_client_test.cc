@@ -126,6 +126,88 @@ TEST_F(ArmClientTest, RoleDefinitionsFollowNextLinkVerbatimOnlyToTheArmHost) {
               StatusIs(absl::StatusCode::kInternal, HasSubstr("repeated")));
 }
 
+// CONTRACTS.md §5.3, with the fields the gateway ignores.
+constexpr char kSubscriptionItem[] = R"({
+  "id": "/subscriptions/3b6d9f20-8c1e-4a57-b3d4-6e0f2a9c7b18",
+  "authorizationSource": "RoleBased",
+  "managedByTenants": [],
+  "subscriptionId": "3b6d9f20-8c1e-4a57-b3d4-6e0f2a9c7b18",
+  "tenantId": "8c3f61a2-4d9b-4e7a-b2c1-95e0d7f3a418",
+  "displayName": "Fabrikam Production",
+  "state": "Enabled",
+  "subscriptionPolicies": { "locationPlacementId": "Public_2014-09-01", "quotaId": "CSP_2015-05-01", "spendingLimit": "Off" },
+  "tags": {}
+})";
+
+TEST_F(ArmClientTest, ListSubscriptionsFollowsEveryPageWithTheCustomerTenantToken) {
+  const std::string next = "https://arm.example/subscriptions?api-version=2022-12-01&$skiptoken=page2";
+  const std::string warned =
+      R"({"id":"/subscriptions/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","subscriptionId":"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",)"
+      R"("tenantId":"8c3f61a2-4d9b-4e7a-b2c1-95e0d7f3a418","displayName":"Fabrikam Dev/Test","state":"Warned"})";
+  http_->Respond(200, Page(kSubscriptionItem, next));
+  http_->Respond(200, Page(warned, ""));
+  auto subs = Run(client_->ListSubscriptions(ctx_, "8c3f61a2-4d9b-4e7a-b2c1-95e0d7f3a418"));
+  ASSERT_THAT(subs, IsOk());
+  ASSERT_EQ(subs->size(), 2u);
+  EXPECT_EQ((*subs)[0].id, "/subscriptions/3b6d9f20-8c1e-4a57-b3d4-6e0f2a9c7b18");
+  EXPECT_EQ((*subs)[0].subscription_id, "3b6d9f20-8c1e-4a57-b3d4-6e0f2a9c7b18");
+  EXPECT_EQ((*subs)[0].tenant_id, "8c3f61a2-4d9b-4e7a-b2c1-95e0d7f3a418");
+  EXPECT_EQ((*subs)[0].display_name, "Fabrikam Production");
+  EXPECT_EQ((*subs)[0].state, "Enabled");
+  EXPECT_EQ((*subs)[1].subscription_id, "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
+  EXPECT_EQ((*subs)[1].state, "Warned");
+  ASSERT_EQ(http_->requests.size(), 2u);
+  EXPECT_EQ(http_->requests[0].method, "GET");
+  EXPECT_EQ(http_->requests[0].url, "https://arm.example/subscriptions?api-version=2022-12-01");
+  EXPECT_EQ(http_->requests[1].url, next);
+  for (const http::HttpRequest& r : http_->requests) {
+    EXPECT_EQ(r.token_tenant, "8c3f61a2-4d9b-4e7a-b2c1-95e0d7f3a418");
+    EXPECT_EQ(r.token_scope, "https://management.azure.com/.default");
+  }
+}
+
+TEST_F(ArmClientTest, ListSubscriptionsOfAnAppWithoutRolesIsEmpty) {
+  http_->Respond(200, R"({"value":[]})");
+  auto subs = Run(client_->ListSubscriptions(ctx_, "t"));
+  ASSERT_THAT(subs, IsOk());
+  EXPECT_TRUE(subs->empty());
+}
+
+TEST_F(ArmClientTest, ListSubscriptionsMapsArmErrors) {
+  http_->Respond(403, R"({"error":{"code":"AuthorizationFailed","message":"The client does not have authorization."}})");
+  EXPECT_THAT(Run(client_->ListSubscriptions(ctx_, "t")),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("subscriptions of tenant t")));
+  http_->Respond(200, Page(kSubscriptionItem, "https://evil.example/subscriptions?api-version=2022-12-01"));
+  EXPECT_THAT(Run(client_->ListSubscriptions(ctx_, "t")), StatusIs(absl::StatusCode::kInternal, HasSubstr("another host")));
+}
+
+TEST_F(ArmClientTest, MalformedSubscriptionsAreInternalErrorsNamingTheField) {
+  const std::string id = R"("id":"/subscriptions/3b6d9f20-8c1e-4a57-b3d4-6e0f2a9c7b18")";
+  const std::string sub_id = R"("subscriptionId":"3b6d9f20-8c1e-4a57-b3d4-6e0f2a9c7b18")";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{" + sub_id + R"(,"state":"Enabled"})", "id"},
+      {"{" + id + R"(,"state":"Enabled"})", "subscriptionId"},
+      {"{" + id + R"(,"subscriptionId":"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","state":"Enabled"})",
+       "subscriptionId (does not match id)"},
+      {"{" + id + R"(,"subscriptionId":"","state":"Enabled"})", "subscriptionId (does not match id)"},
+      {"{" + id + "," + sub_id + "}", "state"},
+      {"{" + id + "," + sub_id + R"(,"state":1})", "state"},
+      {"{" + id + "," + sub_id + R"(,"state":"Enabled","displayName":[]})", "displayName"},
+      {"{" + id + "," + sub_id + R"(,"state":"Enabled","tenantId":{}})", "tenantId"},
+  };
+  for (const auto& [item, field] : cases) {
+    http_->Respond(200, Page(item, ""));
+    EXPECT_THAT(Run(client_->ListSubscriptions(ctx_, "t")),
+                StatusIs(absl::StatusCode::kInternal,
+                         HasSubstr("Azure Resource Manager returned a malformed subscription: " + field)))
+        << item;
+  }
+  http_->Respond(200, R"({"value":[)" + std::string(kSubscriptionItem));
+  EXPECT_THAT(Run(client_->ListSubscriptions(ctx_, "t")), StatusIs(absl::StatusCode::kInternal, HasSubstr("not JSON")));
+  http_->Respond(200, R"({"value":["/subscriptions/x"]})");
+  EXPECT_THAT(Run(client_->ListSubscriptions(ctx_, "t")), StatusIs(absl::StatusCode::kInternal, HasSubstr("value[]")));
+}
+
 TEST_F(ArmClientTest, PutRoleAssignmentSendsTheDocumentedBody) {
   http_->Respond(201, kAssignment);
   ops::arm::RoleAssignmentProperties p;
