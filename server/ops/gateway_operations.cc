@@ -278,6 +278,18 @@ class GatewayOperations final : public Operations {
     absl::StatusOr<std::vector<v1::AzureSubscription>> azure =
         co_await AzureSubscriptions(ctx, Lower(request.customer_id()), /*use_cache=*/false);
     if (!azure.ok()) co_return azure.status();
+    if (request.include_arm_state()) {
+      absl::StatusOr<std::vector<arm::Subscription>> visible =
+          co_await arm_.ListSubscriptions(ctx, Lower(request.customer_id()));
+      if (!visible.ok()) co_return visible.status();
+      std::map<std::string, std::string> state_by_id;
+      for (const arm::Subscription& v : *visible) state_by_id[Lower(v.subscription_id)] = v.state;
+      for (v1::AzureSubscription& a : *azure) {
+        // Partner Center ids are lower-cased above; ARM's letter case is its own.
+        auto it = state_by_id.find(a.azure_subscription_id());
+        if (it != state_by_id.end()) a.set_arm_state(it->second);
+      }
+    }
     v1::ListAzureSubscriptionsResponse response;
     for (v1::AzureSubscription& a : *azure) *response.add_azure_subscriptions() = std::move(a);
     co_return response;

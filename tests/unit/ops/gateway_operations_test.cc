@@ -331,6 +331,52 @@ TEST_F(GatewayOperationsTest, AzureSubscriptionsComeFromPlanEntitlementsAndLegac
   EXPECT_EQ(list->azure_subscriptions(2).source(), v1::AZURE_SUBSCRIPTION_SOURCE_LEGACY_AZURE);
 }
 
+TEST_F(GatewayOperationsTest, AzureSubscriptionsAskNothingOfArmUnlessArmStateIsRequested) {
+  arm_.visible_subscriptions[kCustomer] = {{absl::StrCat("/subscriptions/", kAzure), kAzure, kCustomer, "Production", "Enabled"}};
+  v1::ListAzureSubscriptionsRequest r;
+  r.set_customer_id(kCustomer);
+  absl::StatusOr<v1::ListAzureSubscriptionsResponse> list = Sync<v1::ListAzureSubscriptionsResponse>(
+      [&](Done<v1::ListAzureSubscriptionsResponse> d) { ops_->ListAzureSubscriptions(ctx_, r, std::move(d)); });
+  ASSERT_THAT(list, IsOk());
+  EXPECT_EQ(arm_.calls, 0);
+  for (const v1::AzureSubscription& a : list->azure_subscriptions()) EXPECT_EQ(a.arm_state(), "") << a.azure_subscription_id();
+}
+
+TEST_F(GatewayOperationsTest, ArmStateMatchesSubscriptionsInAnyCaseAndLeavesInvisibleOnesEmpty) {
+  // ARM writes its ids in its own case; the legacy subscription's id differs from Partner
+  // Center's only in case; kAzure2 is not visible to the app; kForeign is ARM-only.
+  const std::string upper_azure = absl::AsciiStrToUpper(kAzure);
+  arm_.visible_subscriptions[kCustomer] = {
+      {absl::StrCat("/subscriptions/", upper_azure), upper_azure, kCustomer, "Production", "Warned"},
+      {absl::StrCat("/subscriptions/", kLegacy), kLegacy, kCustomer, "Legacy", "PastDue"},
+      {absl::StrCat("/subscriptions/", kForeign), kForeign, kCustomer, "Elsewhere", "Enabled"}};
+  v1::ListAzureSubscriptionsRequest r;
+  r.set_customer_id(absl::AsciiStrToUpper(kCustomer));
+  r.set_include_arm_state(true);
+  absl::StatusOr<v1::ListAzureSubscriptionsResponse> list = Sync<v1::ListAzureSubscriptionsResponse>(
+      [&](Done<v1::ListAzureSubscriptionsResponse> d) { ops_->ListAzureSubscriptions(ctx_, r, std::move(d)); });
+  ASSERT_THAT(list, IsOk());
+  EXPECT_EQ(arm_.subscription_list_tenants, std::vector<std::string>{kCustomer});
+  ASSERT_EQ(list->azure_subscriptions_size(), 3);
+  EXPECT_EQ(list->azure_subscriptions(0).azure_subscription_id(), kAzure);
+  EXPECT_EQ(list->azure_subscriptions(0).arm_state(), "Warned");
+  EXPECT_EQ(list->azure_subscriptions(1).azure_subscription_id(), kAzure2);
+  EXPECT_EQ(list->azure_subscriptions(1).arm_state(), "");
+  EXPECT_EQ(list->azure_subscriptions(2).azure_subscription_id(), absl::AsciiStrToLower(kLegacy));
+  EXPECT_EQ(list->azure_subscriptions(2).arm_state(), "PastDue");
+}
+
+TEST_F(GatewayOperationsTest, ArmStateOfAnUnconsentedCustomerIsFailedPrecondition) {
+  arm_.subscription_list_errors[kCustomer] = absl::FailedPreconditionError(
+      absl::StrCat("the partner's app is not consented in customer tenant ", kCustomer, " (AADSTS700016)"));
+  v1::ListAzureSubscriptionsRequest r;
+  r.set_customer_id(kCustomer);
+  r.set_include_arm_state(true);
+  absl::StatusOr<v1::ListAzureSubscriptionsResponse> list = Sync<v1::ListAzureSubscriptionsResponse>(
+      [&](Done<v1::ListAzureSubscriptionsResponse> d) { ops_->ListAzureSubscriptions(ctx_, r, std::move(d)); });
+  EXPECT_THAT(list, StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(kCustomer)));
+}
+
 TEST_F(GatewayOperationsTest, ALegacySubscriptionsArmIdIsItsEntitlementIdWhenPartnerCenterGivesOne) {
   pc_.subscriptions[kCustomer][1].entitlement_id = "d4c3b2a1-0000-4000-8000-00000000abcd";
   v1::ListAzureSubscriptionsRequest r;
