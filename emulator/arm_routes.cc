@@ -59,6 +59,19 @@ json RoleJson(const RoleDefinition& r, const std::string& subscription) {
           {"name", r.guid}};
 }
 
+// One subscription in the shape of both GET /subscriptions and GET /subscriptions/{id} (§5.3).
+json SubscriptionJson(const AzureSubscription& azure) {
+  return {{"id", absl::StrCat("/subscriptions/", azure.id)},
+          {"authorizationSource", "RoleBased"},
+          {"managedByTenants", json::array()},
+          {"subscriptionId", azure.id},
+          {"tenantId", azure.tenant_id},
+          {"displayName", azure.display_name},
+          {"state", azure.state},
+          {"subscriptionPolicies", {{"locationPlacementId", "Public_2014-09-01"}, {"quotaId", "CSP_2015-05-01"}, {"spendingLimit", "Off"}}},
+          {"tags", json::object()}};
+}
+
 // The value of "name eq 'value'" in an OData filter, unquoting doubled quotes.
 std::optional<std::string> EqualsLiteral(absl::string_view filter, absl::string_view name) {
   filter = absl::StripAsciiWhitespace(filter);
@@ -118,22 +131,16 @@ EmuResponse Services::HandleArm(const EmuRequest& request) {
 
   if (s.size() == 1) {
     Count("arm.list_subscriptions");
+    // Only what the app's service principal in the token's tenant holds a role on (§5.3).
     json value = json::array();
     for (const auto& [id, azure] : azure_) {
-      if (azure.tenant_id != *token_tenant) continue;
-      value.push_back({{"id", absl::StrCat("/subscriptions/", id)},
-                       {"authorizationSource", "RoleBased"},
-                       {"managedByTenants", json::array()},
-                       {"subscriptionId", id},
-                       {"tenantId", azure.tenant_id},
-                       {"displayName", azure.display_name},
-                       {"state", "Enabled"},
-                       {"subscriptionPolicies", {{"locationPlacementId", "Public_2014-09-01"}, {"quotaId", "CSP_2015-05-01"}, {"spendingLimit", "Off"}}},
-                       {"tags", json::object()}});
+      if (azure.tenant_id == *token_tenant && !azure.authorization_denied) value.push_back(SubscriptionJson(azure));
     }
     return respond(200, {{"value", value}, {"nextLink", nullptr}});
   }
   AzureSubscription* azure = FindAzureSubscription(s[1]);
+  // A subscription the app holds no role on is as unknown to it as one that does not exist.
+  if (azure != nullptr && s.size() == 2 && azure->tenant_id == *token_tenant && azure->authorization_denied) azure = nullptr;
   if (azure == nullptr) {
     Count("arm.subscription_not_found");
     return error(404, "SubscriptionNotFound", absl::StrCat("The subscription '", s[1], "' could not be found."));
@@ -174,8 +181,7 @@ EmuResponse Services::HandleArm(const EmuRequest& request) {
 
   if (s.size() == 2) {
     Count("arm.get_subscription");
-    return respond(200, {{"id", absl::StrCat("/subscriptions/", azure->id)}, {"subscriptionId", azure->id},
-                         {"tenantId", azure->tenant_id}, {"displayName", azure->display_name}, {"state", "Enabled"}});
+    return respond(200, SubscriptionJson(*azure));
   }
   std::size_t index = 2;
   std::string scope = absl::StrCat("/subscriptions/", azure->id);

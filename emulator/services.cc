@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <iterator>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -31,6 +32,10 @@ Services::Services(ServiceOptions options, std::string base_url, absl::AnyInvoca
       clock_(std::move(clock)),
       customers_(SeedCustomers(options_.seed)),
       guid_state_(options_.seed.seed * 0x2545f4914f6cdd1dULL + static_cast<std::uint64_t>(absl::ToUnixNanos(absl::Now()))) {
+  // Most subscriptions are Enabled; a few of each other live state, so clients meet them all.
+  static constexpr const char* kStates[] = {"Enabled", "Enabled", "Enabled", "Warned", "Enabled",
+                                            "Enabled", "PastDue", "Enabled", "Enabled", "Disabled"};
+  std::size_t seeded = 0;
   for (const Customer& customer : customers_) {
     for (const PcSubscription& sub : customer.subscriptions) {
       std::vector<std::string> ids = sub.azure_subscriptions;
@@ -43,6 +48,7 @@ Services::Services(ServiceOptions options, std::string base_url, absl::AnyInvoca
                                           i > 1 ? absl::StrCat(" ", i) : "");
         azure.pc_subscription_id = sub.id;
         azure.resource_groups = {"rg-web", "rg-data"};
+        azure.state = kStates[seeded++ % std::size(kStates)];
         azure_[azure.id] = std::move(azure);
       }
     }
@@ -298,6 +304,13 @@ std::vector<RoleAssignment> Services::role_assignments() const {
 std::vector<Customer> Services::customers() const {
   absl::MutexLock lock(&mu_);
   return customers_;
+}
+
+std::vector<AzureSubscription> Services::azure_subscriptions() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<AzureSubscription> out;
+  for (const auto& [id, azure] : azure_) out.push_back(azure);
+  return out;
 }
 
 bool Services::SetRelationshipRevoked(absl::string_view customer_id, bool revoked) {

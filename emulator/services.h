@@ -88,13 +88,15 @@ class Services {
   Counters counters() const;
   std::vector<RoleAssignment> role_assignments() const;
   std::vector<Customer> customers() const;
+  std::vector<AzureSubscription> azure_subscriptions() const;
 
   // Upstream states the seed does not produce, for tests; false when the id is unknown.
   // The customer revoked (or restored) the reseller relationship: Partner Center answers 403
   // code 20002 on the customer's routes (§2.5).
   bool SetRelationshipRevoked(absl::string_view customer_id, bool revoked);
   // The app's role on the Azure subscription was removed (or restored): ARM answers 403
-  // AuthorizationFailed on the subscription's routes (§5.7).
+  // AuthorizationFailed on the subscription's routes (§5.7), and GET /subscriptions no longer
+  // shows it (§5.3).
   bool SetAuthorizationDenied(absl::string_view azure_subscription_id, bool denied);
   // An assignment made elsewhere (the portal, another tool) under a name of its own choosing. Kept
   // in the state file like any other; a failed write is reported on stderr.

@@ -35,7 +35,10 @@ struct AzureSubscription {
   std::string display_name;
   std::string pc_subscription_id;
   std::vector<std::string> resource_groups;
-  // The gateway's app has lost its RBAC role here: ARM answers 403 AuthorizationFailed (§5.7).
+  // ARM's subscription state (§5.3): Enabled, Warned, PastDue, Disabled or Deleted.
+  std::string state = "Enabled";
+  // The gateway's app has lost its RBAC role here: ARM answers 403 AuthorizationFailed (§5.7) and
+  // no longer shows the subscription in GET /subscriptions (§5.3).
   bool authorization_denied = false;
 };
 
