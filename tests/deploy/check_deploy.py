@@ -13,6 +13,7 @@ import dockerfile_checks  # noqa: E402
 import example_configs  # noqa: E402
 import gateway_facts  # noqa: E402
 import k8s_checks  # noqa: E402
+import legacy_render  # noqa: E402
 
 
 def read(path):
@@ -74,6 +75,9 @@ def main():
         work=args.work)
     if not facts.flags:
         failures.append("partner-gateway --helpfull listed no flags")
+    legacy_kubectl = legacy_render.legacy_kubectl()
+    if not legacy_kubectl:
+        print(f"{legacy_render.ENV} not set: overlays rendered with {args.kubectl} only")
     gateway = gateway_facts.RunningGateway(args.gateway, args.probe, args.work)
     try:
         overlays_dir = os.path.join(args.repo, "deploy", "k8s", "overlays")
@@ -83,7 +87,10 @@ def main():
             if required not in overlays:
                 failures.append(f"deploy/k8s/overlays/{required}: missing")
         for overlay in overlays:
-            objects = k8s_checks.render(args.kubectl, os.path.join(overlays_dir, overlay))
+            path = os.path.join(overlays_dir, overlay)
+            objects = k8s_checks.render(args.kubectl, path)
+            if legacy_kubectl:
+                legacy_render.check(failures, overlay, path, objects, legacy_kubectl)
             health_port = k8s_checks.check_overlay(failures, overlay, objects, facts, gateway)
             if health_port is not None and example_health_ports and \
                     health_port not in example_health_ports:

@@ -24,7 +24,7 @@ DNS_PEER = {"k8s-app": "kube-dns"}
 def render(kubectl, path):
     out = subprocess.run([kubectl, "kustomize", path], capture_output=True, text=True, timeout=120)
     if out.returncode != 0:
-        raise RuntimeError(f"kubectl kustomize {path}: {out.stderr}")
+        raise RuntimeError(f"kubectl kustomize {path}: exit {out.returncode}: {out.stderr}")
     return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
 
 
