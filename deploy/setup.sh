@@ -51,6 +51,23 @@ if [[ "$with_tests" == ON ]]; then
   fi
 fi
 
+if [[ "$with_tests" == ON ]] &&
+  ! dpkg-query -W -f='${Status}' kubernetes-client 2>/dev/null | grep -q '^install ok installed$'; then
+  # tests/deploy renders the overlays with the kubectl on PATH. When that is not Debian's own
+  # (kubectl 1.20 with kustomize v2.0.3, what a fresh Debian 12 machine gets), Debian's is also
+  # unpacked here, not installed, and tests/run.sh has the overlays rendered with both.
+  legacy="$repo/build/debian-kubectl"
+  if [[ ! -x "$legacy/usr/bin/kubectl" ]]; then
+    download="$(mktemp -d)"
+    (cd "$download" && { apt-get download kubernetes-client >/dev/null 2>&1 ||
+      { apt-get update -qq && apt-get download kubernetes-client >/dev/null; }; })
+    rm -rf "$legacy.partial"
+    dpkg-deb -x "$download"/kubernetes-client_*.deb "$legacy.partial"
+    mv "$legacy.partial" "$legacy"
+    rm -rf "$download"
+  fi
+fi
+
 # ccache keyed relative to the checkout, so a fresh clone reuses an earlier clone's objects.
 export CCACHE_BASEDIR="$repo"
 export CCACHE_NOHASHDIR=1

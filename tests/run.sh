@@ -10,6 +10,8 @@ echo "== buf lint"
 (cd "$repo" && tests/node_modules/.bin/buf lint)
 
 echo "== ctest (build/)"
+legacy_kubectl="$repo/build/debian-kubectl/usr/bin/kubectl"
+if [[ -x "$legacy_kubectl" ]]; then export PARTNER_KUBECTL_LEGACY="$legacy_kubectl"; fi
 ctest --test-dir "$repo/build" --no-tests=error --output-on-failure --timeout 600 -j2
 
 echo "== ctest under ASan+UBSan (build-asan/)"
