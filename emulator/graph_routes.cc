@@ -1,5 +1,10 @@
 // Microsoft Graph users in the customer tenant the token was issued by (CONTRACTS.md §6): get by
 // id or UPN, list with $filter/$top and @odata.nextLink, create; Graph error bodies.
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -21,36 +26,81 @@ json UserJson(const User& u) {
           {"userPrincipalName", u.user_principal_name}, {"id", u.id}};
 }
 
-// The literal of "field eq 'x'", "startswith(field,'x')" or "endswith(field,'x')"; endswith is an
-// advanced query (CONTRACTS.md §6.2).
-struct UserFilter {
+// One comparison of a users $filter: "field eq 'x'", "startswith(field,'x')" or
+// "endswith(field,'x')"; endswith is an advanced query (CONTRACTS.md §6.2).
+struct UserFilterClause {
   enum class Match { kEqual, kPrefix, kSuffix };
   std::string field;
   std::string value;
   Match match = Match::kEqual;
+
+  bool Matches(const User& u) const {
+    const std::string& subject = field == "mail" ? u.mail : field == "displayName" ? u.display_name : u.user_principal_name;
+    switch (match) {
+      case Match::kPrefix:
+        return absl::StartsWithIgnoreCase(subject, value);
+      case Match::kSuffix:
+        return absl::EndsWithIgnoreCase(subject, value);
+      case Match::kEqual:
+        break;
+    }
+    return absl::EqualsIgnoreCase(subject, value);
+  }
 };
 
-std::optional<UserFilter> ParseUserFilter(absl::string_view filter) {
-  filter = absl::StripAsciiWhitespace(filter);
-  UserFilter out;
-  const bool prefix = absl::ConsumePrefix(&filter, "startswith(");
-  const bool suffix = !prefix && absl::ConsumePrefix(&filter, "endswith(");
-  if (prefix || suffix) {
-    out.match = prefix ? UserFilter::Match::kPrefix : UserFilter::Match::kSuffix;
-    const std::size_t comma = filter.find(',');
-    if (comma == absl::string_view::npos || !absl::ConsumeSuffix(&filter, ")")) return std::nullopt;
-    out.field = std::string(absl::StripAsciiWhitespace(filter.substr(0, comma)));
-    filter = absl::StripAsciiWhitespace(filter.substr(comma + 1));
-  } else {
-    const std::size_t eq = filter.find(" eq ");
-    if (eq == absl::string_view::npos) return std::nullopt;
-    out.field = std::string(filter.substr(0, eq));
-    filter = absl::StripAsciiWhitespace(filter.substr(eq + 4));
+// Clauses joined by "or": a user matches when any clause does. Graph also has "and", "not" and
+// parentheses; the gateway sends none of them, so they stay unsupported here.
+using UserFilter = std::vector<UserFilterClause>;
+
+// An OData string literal at the front of `in`, where '' stands for one quote; consumes it.
+std::optional<std::string> ConsumeLiteral(absl::string_view& in) {
+  if (!absl::ConsumePrefix(&in, "'")) return std::nullopt;
+  std::string out;
+  while (!in.empty()) {
+    const char c = in.front();
+    in.remove_prefix(1);
+    if (c != '\'') {
+      out.push_back(c);
+    } else if (absl::ConsumePrefix(&in, "'")) {
+      out.push_back('\'');
+    } else {
+      return out;
+    }
   }
-  if (filter.size() < 2 || filter.front() != '\'' || filter.back() != '\'') return std::nullopt;
-  out.value = absl::StrReplaceAll(filter.substr(1, filter.size() - 2), {{"''", "'"}});
+  return std::nullopt;
+}
+
+std::optional<UserFilterClause> ConsumeClause(absl::string_view& in) {
+  in = absl::StripLeadingAsciiWhitespace(in);
+  UserFilterClause out;
+  const bool prefix = absl::ConsumePrefix(&in, "startswith(");
+  const bool suffix = !prefix && absl::ConsumePrefix(&in, "endswith(");
+  const std::size_t field_end = prefix || suffix ? in.find(',') : in.find(" eq ");
+  if (field_end == absl::string_view::npos) return std::nullopt;
+  out.field = std::string(absl::StripAsciiWhitespace(in.substr(0, field_end)));
+  in = absl::StripLeadingAsciiWhitespace(in.substr(field_end + (prefix || suffix ? 1 : 4)));
+  std::optional<std::string> literal = ConsumeLiteral(in);
+  if (!literal) return std::nullopt;
+  out.value = *std::move(literal);
+  if (prefix || suffix) {
+    out.match = prefix ? UserFilterClause::Match::kPrefix : UserFilterClause::Match::kSuffix;
+    in = absl::StripLeadingAsciiWhitespace(in);
+    if (!absl::ConsumePrefix(&in, ")")) return std::nullopt;
+  }
   if (out.field != "userPrincipalName" && out.field != "mail" && out.field != "displayName") return std::nullopt;
   return out;
+}
+
+std::optional<UserFilter> ParseUserFilter(absl::string_view filter) {
+  UserFilter out;
+  while (true) {
+    std::optional<UserFilterClause> clause = ConsumeClause(filter);
+    if (!clause) return std::nullopt;
+    out.push_back(*std::move(clause));
+    filter = absl::StripLeadingAsciiWhitespace(filter);
+    if (filter.empty()) return out;
+    if (!absl::ConsumePrefix(&filter, "or ")) return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -119,7 +169,10 @@ EmuResponse Services::HandleGraph(const EmuRequest& request) {
     // Advanced queries (endswith, $count) need both, as the real directory does (§6.2, §8.15).
     const bool count = request.Query("$count") == std::optional<absl::string_view>("true");
     const bool eventual = request.Header("consistencylevel") == std::optional<absl::string_view>("eventual");
-    if ((count || (filter && filter->match == UserFilter::Match::kSuffix)) && !(count && eventual)) {
+    const bool advanced_filter = filter && std::any_of(filter->begin(), filter->end(), [](const UserFilterClause& c) {
+                                   return c.match == UserFilterClause::Match::kSuffix;
+                                 });
+    if ((count || advanced_filter) && !(count && eventual)) {
       return error(400, "Request_UnsupportedQuery",
                    "Operator 'endsWith' is not supported because the required parameters might be missing. Try adding $count=true "
                    "query parameter and ConsistencyLevel:eventual header.");
@@ -138,13 +191,7 @@ EmuResponse Services::HandleGraph(const EmuRequest& request) {
     }
     std::vector<const User*> matching;
     for (const User& u : users) {
-      if (filter) {
-        const std::string& subject = filter->field == "mail" ? u.mail : filter->field == "displayName" ? u.display_name : u.user_principal_name;
-        const bool matches = filter->match == UserFilter::Match::kPrefix   ? absl::StartsWithIgnoreCase(subject, filter->value)
-                             : filter->match == UserFilter::Match::kSuffix ? absl::EndsWithIgnoreCase(subject, filter->value)
-                                                                           : absl::EqualsIgnoreCase(subject, filter->value);
-        if (!matches) continue;
-      }
+      if (filter && std::none_of(filter->begin(), filter->end(), [&u](const UserFilterClause& c) { return c.Matches(u); })) continue;
       matching.push_back(&u);
     }
     json value = json::array();

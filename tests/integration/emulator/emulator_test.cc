@@ -5,6 +5,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
@@ -301,6 +303,64 @@ TEST_F(EmulatorTest, GraphFindsUsersByUpnAndPagesWithNextLinks) {
   Reply other_tenant = Fetch("GET", Url(absl::StrCat("/v1.0/users/", first.id)),
                              {Bearer(Token(*emu_, emu_->services().customers()[1].id, kGraph))});
   EXPECT_EQ(other_tenant.status, 404) << "a token selects its own tenant's directory";
+}
+
+TEST_F(EmulatorTest, GraphSearchesDisplayNameOrUpnPrefixIgnoringCaseAndPagesWithTheFilter) {
+  const emulator::Customer customer = FirstCustomer();
+  const std::string bearer = Bearer(Token(*emu_, customer.id, kGraph));
+  auto search = [&](const std::string& literal) {
+    return FormEncode(absl::StrCat("startswith(displayName,'", literal, "') or startswith(userPrincipalName,'", literal, "')"));
+  };
+  auto ids_of = [&](const std::string& filter, int top) {
+    std::vector<std::string> ids;
+    std::string url = Url(absl::StrCat("/v1.0/users?$top=", top, "&$filter=", filter));
+    while (!url.empty()) {
+      Reply page = Fetch("GET", url, {bearer});
+      EXPECT_EQ(page.status, 200) << page.body;
+      if (page.status != 200) break;
+      const nlohmann::json json = page.Json();
+      EXPECT_LE(json["value"].size(), static_cast<std::size_t>(top));
+      for (const auto& user : json["value"]) ids.push_back(user["id"]);
+      url = json.value("@odata.nextLink", "");
+    }
+    return ids;
+  };
+  const emulator::User& first = customer.users.front();
+  // "mila." matches only UPNs ("mila.berg3@..."); "Mila B" only display names ("Mila Berg").
+  const std::string upn_prefix = first.user_principal_name.substr(0, first.user_principal_name.find('.') + 1);
+  const std::string display_prefix = first.display_name.substr(0, first.display_name.find(' ') + 2);
+  for (const std::string& prefix : {upn_prefix, display_prefix, std::string(1, first.display_name[0])}) {
+    std::vector<std::string> expected;
+    for (const emulator::User& u : customer.users) {
+      if (absl::StartsWithIgnoreCase(u.display_name, prefix) || absl::StartsWithIgnoreCase(u.user_principal_name, prefix)) {
+        expected.push_back(u.id);
+      }
+    }
+    ASSERT_FALSE(expected.empty()) << prefix;
+    EXPECT_EQ(ids_of(search(absl::AsciiStrToUpper(prefix)), 1), expected) << prefix;
+    EXPECT_EQ(ids_of(search(absl::AsciiStrToLower(prefix)), 999), expected) << prefix;
+  }
+  EXPECT_TRUE(ids_of(search("no such user"), 5).empty());
+
+  Reply created = Fetch("POST", Url("/v1.0/users"), {bearer, "Content-Type: application/json"},
+                        nlohmann::json{{"accountEnabled", true}, {"displayName", "Ciara O'Brien"}, {"mailNickname", "ciara"},
+                                       {"userPrincipalName", absl::StrCat("ciara@", customer.domain)},
+                                       {"passwordProfile", {{"password", "Vq3#nT8!kLw2"}}}}
+                            .dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(ids_of(search("ciara o''b"), 1), std::vector<std::string>{created.Json()["id"]});
+
+  for (const char* unsupported : {"startswith(displayName,'a') and startswith(userPrincipalName,'a')",
+                                         "startswith(displayName,'a') or", "startswith(displayName,'a'' or 1 eq 1)",
+                                         "startswith(givenName,'a') or startswith(displayName,'a')"}) {
+    Reply refused = Fetch("GET", Url(absl::StrCat("/v1.0/users?$filter=", FormEncode(unsupported))), {bearer});
+    EXPECT_EQ(refused.status, 400) << unsupported;
+    EXPECT_EQ(refused.Json()["error"]["code"], "Request_UnsupportedQuery") << unsupported;
+  }
+  Reply suffix = Fetch("GET", Url(absl::StrCat("/v1.0/users?$filter=", FormEncode("startswith(displayName,'a') or endswith(mail,'b')"))),
+                       {bearer});
+  EXPECT_EQ(suffix.status, 400) << "an endswith clause makes the whole filter an advanced query";
+  EXPECT_THAT(suffix.Json()["error"]["message"].get<std::string>(), HasSubstr("ConsistencyLevel:eventual"));
 }
 
 TEST_F(EmulatorTest, GraphAdvancedQueriesNeedConsistencyLevelEventualAndCount) {
