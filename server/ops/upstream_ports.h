@@ -149,6 +149,9 @@ struct User {
 struct UserQuery {
   int top = 100;
   std::string skip_token;  // empty: first page
+  // Users whose displayName or userPrincipalName starts with it, case-insensitively; nullopt: all
+  // users. Ignored with a skip_token, whose next link already carries the filter.
+  std::optional<std::string> search_prefix;
 };
 
 struct UserPage {

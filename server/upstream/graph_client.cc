@@ -1,6 +1,8 @@
 #include "server/upstream/graph_client.h"
 
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
@@ -76,8 +78,37 @@ std::string UserPath(absl::string_view id_or_upn) {
   return absl::StrCat("/v1.0/users/", PathSegment(id_or_upn));
 }
 
+// Graph's users search allows more, but a longer prefix only makes a longer URL for the same answer.
+constexpr std::size_t kMaxSearchPrefixBytes = 1024;
+
+absl::Status ValidateSearchPrefix(absl::string_view prefix) {
+  if (prefix.empty()) return absl::InvalidArgumentError("the users search prefix is empty");
+  if (prefix.size() > kMaxSearchPrefixBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the users search prefix is longer than ", kMaxSearchPrefixBytes, " bytes"));
+  }
+  for (char c : prefix) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) {
+      return absl::InvalidArgumentError("the users search prefix holds a control character");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// An OData string literal doubles its single quotes (CONTRACTS.md §6.2).
+std::string ODataString(absl::string_view text) { return absl::StrCat("'", absl::StrReplaceAll(text, {{"'", "''"}}), "'"); }
+
 // Not inlined into ListUsers: g++ 12 rejects a char array in an initializer list in a coroutine.
-std::string FirstUsersPage(int top) { return absl::StrCat("/v1.0/users", Query({{"$top", absl::StrCat(top)}})); }
+std::string FirstUsersPage(int top, const std::optional<std::string>& search_prefix) {
+  std::vector<std::pair<std::string, std::string>> params = {{"$top", absl::StrCat(top)}};
+  if (search_prefix.has_value()) {
+    const std::string literal = ODataString(*search_prefix);
+    params.emplace_back("$filter", absl::StrCat("startswith(displayName,", literal, ") or startswith(userPrincipalName,",
+                                                literal, ")"));
+  }
+  return absl::StrCat("/v1.0/users", Query(params));
+}
 
 std::string NewUserBody(const ops::graph::NewUser& user) {
   std::string body = absl::StrCat(
@@ -133,7 +164,10 @@ ops::OpTask<absl::StatusOr<ops::graph::UserPage>> GraphClient::ListUsers(const o
   std::string url;
   if (query.skip_token.empty()) {
     if (query.top <= 0) co_return absl::InvalidArgumentError("the user page size must be positive");
-    url = JoinUrl(options_.graph_url, FirstUsersPage(query.top));
+    if (query.search_prefix.has_value()) {
+      if (absl::Status s = ValidateSearchPrefix(*query.search_prefix); !s.ok()) co_return s;
+    }
+    url = JoinUrl(options_.graph_url, FirstUsersPage(query.top, query.search_prefix));
   } else {
     if (!IsWireSafe(query.skip_token) || !SameOrigin(query.skip_token, options_.graph_url)) {
       co_return absl::InvalidArgumentError("the users skip token is malformed");

@@ -24,7 +24,9 @@ class GraphClient final : public ops::graph::GraphPort {
   ops::OpTask<absl::StatusOr<ops::graph::User>> GetUser(const ops::OpContext& ctx, std::string tenant,
                                                        std::string id_or_upn) override;
   // UserPage::skip_token is Graph's @odata.nextLink; passing it back requests that page, and
-  // only if it points at the configured Graph host.
+  // only if it points at the configured Graph host. A search_prefix becomes
+  // $filter=startswith(displayName,'p') or startswith(userPrincipalName,'p'); it must be 1 to 1024
+  // bytes without control characters, else INVALID_ARGUMENT before any upstream call.
   ops::OpTask<absl::StatusOr<ops::graph::UserPage>> ListUsers(const ops::OpContext& ctx, std::string tenant,
                                                              ops::graph::UserQuery query) override;
   ops::OpTask<absl::StatusOr<ops::graph::User>> CreateUser(const ops::OpContext& ctx, std::string tenant,

@@ -313,6 +313,80 @@ TEST_P(GraphPagingTest, UserPagesMatchTheEmulatorItemByItem) {
 
 INSTANTIATE_TEST_SUITE_P(PageSizes, GraphPagingTest, ::testing::Values(1, 7, 500));
 
+class GraphSearchTest : public ::testing::TestWithParam<int> {};
+
+// Every page of a search, following skip tokens; at most 100 pages.
+absl::StatusOr<std::vector<ops::graph::User>> SearchAll(ClientHarness& h, const std::string& tenant, const std::string& prefix,
+                                                        int top) {
+  const ops::OpContext ctx = Context();
+  ops::graph::UserQuery query;
+  query.top = top;
+  query.search_prefix = prefix;
+  std::vector<ops::graph::User> all;
+  for (int pages = 0; pages < 100; ++pages) {
+    absl::StatusOr<ops::graph::UserPage> page = Await(h.graph().ListUsers(ctx, tenant, query));
+    if (!page.ok()) return page.status();
+    if (!page->skip_token.empty() && page->users.size() != static_cast<size_t>(top)) {
+      return absl::InternalError(absl::StrCat("a middle page held ", page->users.size(), " users"));
+    }
+    for (ops::graph::User& u : page->users) all.push_back(std::move(u));
+    if (page->skip_token.empty()) return all;
+    query.skip_token = page->skip_token;
+  }
+  return absl::InternalError("the search did not end");
+}
+
+TEST_P(GraphSearchTest, SearchPagesMatchTheEmulatorItemByItem) {
+  std::unique_ptr<ClientHarness> h = StartHarness(EmulatorWith(12));
+  ASSERT_NE(h, nullptr);
+  std::vector<emulator::Customer> customers = ConsentedCustomers(h->emulator());
+  const emulator::Customer& customer = *std::max_element(
+      customers.begin(), customers.end(), [](const auto& a, const auto& b) { return a.users.size() < b.users.size(); });
+  std::map<char, int> initials;
+  for (const emulator::User& u : customer.users) ++initials[u.display_name[0]];
+  const char common = std::max_element(initials.begin(), initials.end(), [](const auto& a, const auto& b) {
+                        return a.second < b.second;
+                      })->first;
+  const std::string& first_upn = customer.users.front().user_principal_name;
+  // The common initial matches display names and UPNs alike; "given." matches only UPNs.
+  for (const std::string& prefix : {std::string(1, common), absl::AsciiStrToUpper(first_upn.substr(0, first_upn.find('.') + 1))}) {
+    std::vector<const emulator::User*> expected;
+    for (const emulator::User& u : customer.users) {
+      if (absl::StartsWithIgnoreCase(u.display_name, prefix) || absl::StartsWithIgnoreCase(u.user_principal_name, prefix)) {
+        expected.push_back(&u);
+      }
+    }
+    ASSERT_FALSE(expected.empty()) << prefix;
+    absl::StatusOr<std::vector<ops::graph::User>> found = SearchAll(*h, customer.id, prefix, GetParam());
+    ASSERT_THAT(found, IsOk()) << prefix;
+    ASSERT_EQ(found->size(), expected.size()) << prefix;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ((*found)[i].id, expected[i]->id) << prefix << " " << i;
+      EXPECT_EQ((*found)[i].user_principal_name, expected[i]->user_principal_name) << prefix << " " << i;
+      EXPECT_EQ((*found)[i].display_name, expected[i]->display_name) << prefix << " " << i;
+      EXPECT_EQ((*found)[i].mail, expected[i]->mail) << prefix << " " << i;
+    }
+  }
+
+  ops::graph::NewUser quoted;
+  quoted.user_principal_name = absl::StrCat("ciara.obrien@", customer.domain);
+  quoted.display_name = "Ciara O'Brien";
+  quoted.mail_nickname = "ciara.obrien";
+  quoted.password = "Vq3#nT8!kLw2";
+  absl::StatusOr<ops::graph::User> created = Await(h->graph().CreateUser(Context(), customer.id, quoted));
+  ASSERT_THAT(created, IsOk());
+  absl::StatusOr<std::vector<ops::graph::User>> found = SearchAll(*h, customer.id, "ciara o'", GetParam());
+  ASSERT_THAT(found, IsOk());
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ(found->front().id, created->id);
+  EXPECT_EQ(found->front().display_name, "Ciara O'Brien");
+  absl::StatusOr<std::vector<ops::graph::User>> injected = SearchAll(*h, customer.id, "ciara o'brien') or startswith(mail,'", GetParam());
+  ASSERT_THAT(injected, IsOk());
+  EXPECT_TRUE(injected->empty()) << "a quote cannot end the literal early";
+}
+
+INSTANTIATE_TEST_SUITE_P(PageSizes, GraphSearchTest, ::testing::Values(1, 7, 500));
+
 TEST(ContinuationTest, TamperedCustomersTokenIsAnErrorAfterOneRequest) {
   std::unique_ptr<ClientHarness> h = StartHarness(EmulatorWith(30));
   ASSERT_NE(h, nullptr);

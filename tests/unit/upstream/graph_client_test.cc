@@ -112,6 +112,37 @@ TEST_F(GraphClientTest, ListUsersPagesThroughNextLinks) {
   EXPECT_THAT(Run(client_->ListUsers(ctx_, "t", query)), StatusIs(absl::StatusCode::kInternal, HasSubstr("repeated")));
 }
 
+TEST_F(GraphClientTest, SearchFiltersByDisplayNameOrUpnPrefixAsOneEncodedLiteral) {
+  http_->Respond(200, R"({"value":[)" + std::string(kUser) + R"(]})");
+  ops::graph::UserQuery query;
+  query.top = 7;
+  query.search_prefix = "O'Br & #1";
+  auto page = Run(client_->ListUsers(ctx_, "t", query));
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->users.size(), 1u);
+  // startswith(displayName,'O''Br & #1') or startswith(userPrincipalName,'O''Br & #1')
+  EXPECT_EQ(http_->requests.at(0).url,
+            "https://graph.example/v1.0/users?$top=7&$filter=startswith%28displayName%2C%27O%27%27Br%20%26%20%231%27%29"
+            "%20or%20startswith%28userPrincipalName%2C%27O%27%27Br%20%26%20%231%27%29");
+}
+
+TEST_F(GraphClientTest, BadSearchPrefixesAreRefusedBeforeAnyCall) {
+  ops::graph::UserQuery query;
+  query.search_prefix = "";
+  EXPECT_THAT(Run(client_->ListUsers(ctx_, "t", query)), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("empty")));
+  query.search_prefix = std::string(1025, 'a');
+  EXPECT_THAT(Run(client_->ListUsers(ctx_, "t", query)), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("longer")));
+  query.search_prefix = std::string("a\nb");
+  EXPECT_THAT(Run(client_->ListUsers(ctx_, "t", query)), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("control")));
+  query.search_prefix = std::string("a\x7f");
+  EXPECT_THAT(Run(client_->ListUsers(ctx_, "t", query)), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("control")));
+  EXPECT_TRUE(http_->requests.empty());
+
+  query.search_prefix = std::string(1024, 'a');
+  http_->Respond(200, R"({"value":[]})");
+  EXPECT_THAT(Run(client_->ListUsers(ctx_, "t", query)), IsOk());
+}
+
 TEST_F(GraphClientTest, ForeignNextLinksAreRefused) {
   http_->Respond(200, R"({"value":[],"@odata.nextLink":"https://evil.example/v1.0/users?$skiptoken=1"})");
   EXPECT_THAT(Run(client_->ListUsers(ctx_, "t", {})), StatusIs(absl::StatusCode::kInternal, HasSubstr("another host")));
