@@ -61,8 +61,10 @@ grpc::ServerUnaryReactor* CustomerServiceImpl::ListCustomerUsers(
     call->Fail(s);
     return call;
   }
-  const std::string binding =
-      absl::StrCat("ListCustomerUsers\n", absl::AsciiStrToLower(request->customer_id()));
+  std::string binding = absl::StrCat("ListCustomerUsers\n", absl::AsciiStrToLower(request->customer_id()));
+  // Graph's startswith ignores case, so "Mi" and "mi" are the same search. Without a search the
+  // binding stays as before it existed: tokens survive a rolling upgrade.
+  if (!request->search_prefix().empty()) absl::StrAppend(&binding, "\n", absl::AsciiStrToLower(request->search_prefix()));
   v1::ListCustomerUsersRequest op_request = *request;
   if (absl::Status s = DecodePageToken(*deps_.page_tokens, binding, op_request); !s.ok()) {
     call->Fail(s);

@@ -269,6 +269,11 @@ absl::Status ValidateRequest(const v1::GetCustomerRequest& request) {
 absl::Status ValidateRequest(const v1::ListCustomerUsersRequest& request) {
   if (absl::Status s = ValidateGuid("customer_id", request.customer_id()); !s.ok()) return s;
   if (request.page_token().size() > 4096) return InvalidField("page_token", "is too long");
+  // Quotes and URL delimiters are fine: the Graph client escapes the OData literal and encodes
+  // the query.
+  if (!request.search_prefix().empty()) {
+    if (absl::Status s = ValidateText("search_prefix", request.search_prefix(), 1, 256); !s.ok()) return s;
+  }
   return ValidatePageSize("page_size", request.page_size());
 }
 

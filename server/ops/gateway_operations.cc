@@ -203,6 +203,7 @@ class GatewayOperations final : public Operations {
     graph::UserQuery query;
     query.top = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
     query.skip_token = request.page_token();
+    if (!request.search_prefix().empty()) query.search_prefix = request.search_prefix();
     absl::StatusOr<graph::UserPage> page = co_await graph_.ListUsers(ctx, Lower(request.customer_id()), query);
     if (!page.ok()) co_return page.status();
     v1::ListCustomerUsersResponse response;

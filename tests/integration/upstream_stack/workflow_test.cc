@@ -7,7 +7,9 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/integration/upstream_stack/stack_harness.h"
@@ -58,6 +60,7 @@ TEST_F(WorkflowTest, ListCustomersWalksEveryCustomerOnceInPartnerCenterOrder) {
   request.set_page_size(7);
   std::vector<std::string> seen;
   for (const v1::Customer& c : WalkCustomers(request)) seen.push_back(Lower(c.customer_id()));
+  ASSERT_GE(expected.size(), 2u);
   EXPECT_EQ(seen, expected);
 }
 
@@ -109,6 +112,60 @@ TEST_F(WorkflowTest, ListCustomerUsersPagesThroughEveryUser) {
     request.set_page_token(page.next_page_token());
   }
   EXPECT_THAT(seen, UnorderedElementsAreArray(expected));
+}
+
+TEST_F(WorkflowTest, ListCustomerUsersSearchPagesWithinThePrefixAndKeepsTokensBoundToIt) {
+  // An initial at least two users share (display names and UPNs both start with the given
+  // name), so the search has a second page whose token can be misused.
+  auto shared_initial = [](const emulator::Customer& x) {
+    std::map<char, int> count;
+    for (const emulator::User& u : x.users) {
+      if (++count[absl::ascii_tolower(static_cast<unsigned char>(u.given_name[0]))] == 2) return std::string(1, u.given_name[0]);
+    }
+    return std::string();
+  };
+  const emulator::Customer c = Consented([&](const emulator::Customer& x) { return !shared_initial(x).empty(); });
+  const std::string prefix = absl::AsciiStrToLower(shared_initial(c));
+  std::vector<std::string> expected;
+  for (const emulator::User& u : c.users) {
+    if (absl::StartsWithIgnoreCase(u.display_name, prefix) || absl::StartsWithIgnoreCase(u.user_principal_name, prefix)) {
+      expected.push_back(u.user_principal_name);
+    }
+  }
+  v1::ListCustomerUsersRequest request;
+  request.set_customer_id(c.id);
+  request.set_page_size(1);
+  request.set_search_prefix(prefix);
+  std::vector<std::string> seen;
+  std::string some_token;
+  for (int pages = 0; pages < 20; ++pages) {
+    v1::ListCustomerUsersResponse page;
+    grpc::Status status = h_->customer_stub->ListCustomerUsers(As(kReaderToken).get(), request, &page);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_LE(page.users_size(), 1);
+    for (const v1::CustomerUser& u : page.users()) seen.push_back(u.user_principal_name());
+    if (page.next_page_token().empty()) break;
+    some_token = page.next_page_token();
+    request.set_page_token(page.next_page_token());
+  }
+  ASSERT_GE(expected.size(), 2u);
+  EXPECT_EQ(seen, expected);
+
+  v1::ListCustomerUsersRequest everyone;
+  everyone.set_customer_id(c.id);
+  everyone.set_page_size(1);
+  v1::ListCustomerUsersResponse first;
+  ASSERT_TRUE(h_->customer_stub->ListCustomerUsers(As(kReaderToken).get(), everyone, &first).ok());
+  ASSERT_FALSE(first.next_page_token().empty());
+  everyone.set_page_token(first.next_page_token());
+  everyone.set_search_prefix(prefix);
+  v1::ListCustomerUsersResponse page;
+  grpc::Status status = h_->customer_stub->ListCustomerUsers(As(kReaderToken).get(), everyone, &page);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << "a token of the whole list continues no search";
+  request.set_page_token(some_token);
+  request.set_search_prefix(absl::StrCat(prefix, "x"));
+  status = h_->customer_stub->ListCustomerUsers(As(kReaderToken).get(), request, &page);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << "a token of another search";
 }
 
 TEST_F(WorkflowTest, CreateCustomerUserReturnsThePasswordOnceThenTheUserIsListed) {
@@ -195,6 +252,7 @@ TEST_F(WorkflowTest, ListAzureSubscriptionsCoversThePlanAndLegacySubscriptions) 
   ASSERT_TRUE(status.ok()) << status.error_message();
   std::map<std::string, v1::AzureSubscriptionSource> seen;
   for (const v1::AzureSubscription& a : response.azure_subscriptions()) seen[Lower(a.azure_subscription_id())] = a.source();
+  ASSERT_GE(expected.size(), 2u);
   EXPECT_EQ(seen, expected);
 }
 

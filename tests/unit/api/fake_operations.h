@@ -19,6 +19,8 @@ class FakeOperations final : public ops::Operations {
  public:
   absl::StatusOr<v1::ListCustomersResponse> list_customers = v1::ListCustomersResponse();
   absl::StatusOr<v1::GetCustomerResponse> get_customer = v1::GetCustomerResponse();
+  absl::StatusOr<v1::ListCustomerUsersResponse> list_customer_users = v1::ListCustomerUsersResponse();
+  std::vector<v1::ListCustomerUsersRequest> user_list_requests;
   absl::StatusOr<v1::AssignRoleResponse> assign_role = v1::AssignRoleResponse();
   std::vector<std::string> calls;
   std::vector<std::string> page_tokens_seen;
@@ -38,8 +40,9 @@ class FakeOperations final : public ops::Operations {
   void GetCustomer(ops::OpContext ctx, v1::GetCustomerRequest, ops::Done<v1::GetCustomerResponse> done) override {
     Answer("GetCustomer", ctx, get_customer, done);
   }
-  void ListCustomerUsers(ops::OpContext ctx, v1::ListCustomerUsersRequest, ops::Done<v1::ListCustomerUsersResponse> done) override {
-    Answer("ListCustomerUsers", ctx, absl::StatusOr<v1::ListCustomerUsersResponse>(), done);
+  void ListCustomerUsers(ops::OpContext ctx, v1::ListCustomerUsersRequest r, ops::Done<v1::ListCustomerUsersResponse> done) override {
+    user_list_requests.push_back(std::move(r));
+    Answer("ListCustomerUsers", ctx, list_customer_users, done);
   }
   void CreateCustomerUser(ops::OpContext ctx, v1::CreateCustomerUserRequest, ops::Done<v1::CreateCustomerUserResponse> done) override {
     Answer("CreateCustomerUser", ctx, absl::StatusOr<v1::CreateCustomerUserResponse>(), done);

@@ -238,6 +238,55 @@ TEST_F(ServicesTest, PageTokensAreOpaqueBoundAndTamperProof) {
   EXPECT_EQ(ops_.page_tokens_seen.size(), 2u);
 }
 
+TEST_F(ServicesTest, UserSearchPageTokensStayBoundToTheSearchPrefixIgnoringCase) {
+  ops_.list_customer_users->set_next_page_token("https://graph.example/v1.0/users?$skiptoken=1");
+  v1::ListCustomerUsersRequest request;
+  request.set_customer_id(kCustomer);
+  request.set_search_prefix("O'Br");
+  v1::ListCustomerUsersResponse page;
+  ASSERT_TRUE(customer_stub_->ListCustomerUsers(As("reader-token").get(), request, &page).ok());
+  ASSERT_FALSE(page.next_page_token().empty());
+
+  request.set_page_token(page.next_page_token());
+  request.set_search_prefix("o'bR");
+  ASSERT_TRUE(customer_stub_->ListCustomerUsers(As("reader-token").get(), request, &page).ok());
+  ASSERT_EQ(ops_.user_list_requests.size(), 2u);
+  EXPECT_EQ(ops_.user_list_requests[0].search_prefix(), "O'Br");
+  EXPECT_EQ(ops_.user_list_requests[0].page_token(), "");
+  EXPECT_EQ(ops_.user_list_requests[1].page_token(), "https://graph.example/v1.0/users?$skiptoken=1");
+
+  for (const char* other : {"O'Bra", ""}) {
+    request.set_search_prefix(other);
+    grpc::Status status = customer_stub_->ListCustomerUsers(As("reader-token").get(), request, &page);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << other;
+    EXPECT_EQ(InfoOf(status).reason(), "ERROR_REASON_INVALID_PAGE_TOKEN") << other;
+  }
+  v1::ListCustomerUsersRequest unsearched;
+  unsearched.set_customer_id(kCustomer);
+  ASSERT_TRUE(customer_stub_->ListCustomerUsers(As("reader-token").get(), unsearched, &page).ok());
+  unsearched.set_page_token(page.next_page_token());
+  unsearched.set_search_prefix("O");
+  EXPECT_EQ(customer_stub_->ListCustomerUsers(As("reader-token").get(), unsearched, &page).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT)
+      << "a token of the unsearched list does not continue a search";
+  EXPECT_EQ(ops_.user_list_requests.size(), 3u);
+}
+
+TEST_F(ServicesTest, BadUserSearchPrefixesAreRefusedNamingTheField) {
+  v1::ListCustomerUsersRequest request;
+  request.set_customer_id(kCustomer);
+  v1::ListCustomerUsersResponse page;
+  for (const std::string& bad : {std::string(257, 'a'), std::string("a\tb")}) {
+    request.set_search_prefix(bad);
+    grpc::Status status = customer_stub_->ListCustomerUsers(As("reader-token").get(), request, &page);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("search_prefix"));
+  }
+  EXPECT_TRUE(ops_.user_list_requests.empty());
+  request.set_search_prefix(std::string(256, 'a'));
+  EXPECT_TRUE(customer_stub_->ListCustomerUsers(As("reader-token").get(), request, &page).ok());
+}
+
 TEST_F(ServicesTest, BatchStreamsOneResultPerItemThenTheSummary) {
   v1::BatchAssignRolesRequest request;
   for (const char* description : {"", "existing", "fail", "invalid", "other-customer"}) {

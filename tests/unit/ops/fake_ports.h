@@ -218,6 +218,7 @@ class FakeArm final : public arm::ArmPort {
 class FakeGraph final : public graph::GraphPort {
  public:
   std::map<std::string, std::vector<graph::User>> users;  // by tenant
+  std::vector<graph::UserQuery> user_queries;             // every ListUsers call, in order
   int create_transient_failures = 0;  // CreateUser calls that create the user but answer UNAVAILABLE
   int calls = 0;
   int creates = 0;
@@ -232,14 +233,27 @@ class FakeGraph final : public graph::GraphPort {
     return OpTask<absl::StatusOr<graph::User>>::Ready(
         UpstreamError(absl::NotFoundError("Request_ResourceNotFound"), "Request_ResourceNotFound"));
   }
+  // Like Graph, a next link carries the search of the first page.
   OpTask<absl::StatusOr<graph::UserPage>> ListUsers(const OpContext&, std::string tenant, graph::UserQuery q) override {
     ++calls;
+    user_queries.push_back(q);
     graph::UserPage page;
-    const size_t start = q.skip_token.empty() ? 0 : std::stoul(q.skip_token);
-    const std::vector<graph::User>& all = users[tenant];
+    std::string prefix = q.search_prefix.value_or("");
+    size_t start = 0;
+    if (!q.skip_token.empty()) {
+      const size_t bar = q.skip_token.find('|');
+      start = std::stoul(q.skip_token.substr(0, bar));
+      prefix = bar == std::string::npos ? "" : q.skip_token.substr(bar + 1);
+    }
+    std::vector<graph::User> all;
+    for (const graph::User& u : users[tenant]) {
+      if (absl::StartsWithIgnoreCase(u.display_name, prefix) || absl::StartsWithIgnoreCase(u.user_principal_name, prefix)) {
+        all.push_back(u);
+      }
+    }
     for (size_t i = start; i < all.size() && page.users.size() < static_cast<size_t>(q.top); ++i) {
       page.users.push_back(all[i]);
-      page.skip_token = i + 1 < all.size() ? std::to_string(i + 1) : "";
+      page.skip_token = i + 1 < all.size() ? absl::StrCat(i + 1, prefix.empty() ? "" : "|", prefix) : "";
     }
     return OpTask<absl::StatusOr<graph::UserPage>>::Ready(page);
   }

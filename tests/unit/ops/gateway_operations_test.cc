@@ -181,6 +181,38 @@ TEST_F(GatewayOperationsTest, UnknownRoleAndUnknownUser) {
   EXPECT_EQ(GetReason(r.status()), v1::ERROR_REASON_PRINCIPAL_NOT_FOUND);
 }
 
+TEST_F(GatewayOperationsTest, UserSearchAsksGraphForThePrefixAndPagesWithinIt) {
+  graph_.users[kCustomer].push_back({"e5a7c0de-0000-4000-8000-000000000003", "mia@fabrikam.onmicrosoft.com", "Zed", ""});
+  auto list = [&](const v1::ListCustomerUsersRequest& r) {
+    return Sync<v1::ListCustomerUsersResponse>(
+        [&](Done<v1::ListCustomerUsersResponse> d) { ops_->ListCustomerUsers(ctx_, r, std::move(d)); });
+  };
+  v1::ListCustomerUsersRequest r;
+  r.set_customer_id(kCustomer);
+  r.set_page_size(1);
+  r.set_search_prefix("mI");
+  absl::StatusOr<v1::ListCustomerUsersResponse> first = list(r);
+  ASSERT_THAT(first, IsOk());
+  ASSERT_EQ(first->users_size(), 1);
+  EXPECT_EQ(first->users(0).user_principal_name(), kUpn) << "display name Mila Berg";
+  r.set_page_token(first->next_page_token());
+  absl::StatusOr<v1::ListCustomerUsersResponse> second = list(r);
+  ASSERT_THAT(second, IsOk());
+  ASSERT_EQ(second->users_size(), 1);
+  EXPECT_EQ(second->users(0).user_principal_name(), "mia@fabrikam.onmicrosoft.com") << "UPN mia@";
+  EXPECT_EQ(second->next_page_token(), "");
+  ASSERT_EQ(graph_.user_queries.size(), 2u);
+  EXPECT_EQ(graph_.user_queries[0].search_prefix, std::optional<std::string>("mI"));
+  EXPECT_EQ(graph_.user_queries[0].top, 1);
+
+  v1::ListCustomerUsersRequest all;
+  all.set_customer_id(kCustomer);
+  absl::StatusOr<v1::ListCustomerUsersResponse> everyone = list(all);
+  ASSERT_THAT(everyone, IsOk());
+  EXPECT_EQ(everyone->users_size(), 3);
+  EXPECT_EQ(graph_.user_queries.back().search_prefix, std::nullopt) << "no search is not an empty search";
+}
+
 TEST_F(GatewayOperationsTest, ValidateOnlyResolvesEverythingAndWritesNothing) {
   v1::AssignRoleRequest r = Assign();
   r.set_validate_only(true);
