@@ -1,5 +1,7 @@
 // partnerctl subscriptions ...
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "client/cli/app.h"
@@ -86,29 +88,41 @@ void AddSubscriptionCommands(CLI::App& app, Context& context) {
   });
 
   auto azure_customer = std::make_shared<std::string>();
+  auto arm_state = std::make_shared<bool>(false);
   CLI::App* azure = subs->add_subcommand(
       "azure", "List the customer's Azure subscriptions (targets of role assignments)");
   azure->add_option("--customer", *azure_customer, "The customer's tenant id")->required();
+  azure->add_flag("--arm-state", *arm_state,
+                  "Also ask Azure Resource Manager, in the customer's tenant, for each subscription's "
+                  "state (Enabled, Warned, PastDue, Disabled, Deleted); '-' when the gateway's app "
+                  "cannot see it there, so role assignments on it will fail");
   azure->footer(
-      "\nExample:\n  partnerctl subscriptions azure "
-      "--customer 0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10");
-  azure->callback([&context, azure_customer] {
+      "\nExamples:\n  partnerctl subscriptions azure "
+      "--customer 0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10\n"
+      "  partnerctl subscriptions azure --customer 0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10 --arm-state");
+  azure->callback([&context, azure_customer, arm_state] {
     absl::StatusOr<client::SubscriptionClient> client = context.Subscriptions();
     if (!client.ok()) return context.Finish(client.status());
     v1::ListAzureSubscriptionsRequest request;
     request.set_customer_id(*azure_customer);
+    request.set_include_arm_state(*arm_state);
     auto response = client->ListAzureSubscriptions(request, context.Call());
     if (!response.ok()) return context.Finish(response.status());
     if (context.json()) {
       context.out() << ToJson(*response, true) << '\n';
     } else {
-      Table table({"AZURE SUBSCRIPTION ID", "DISPLAY NAME", "SOURCE", "STATUS",
-                   "PARTNER CENTER SUBSCRIPTION"});
+      std::vector<std::string> columns = {"AZURE SUBSCRIPTION ID", "DISPLAY NAME", "SOURCE", "STATUS",
+                                          "PARTNER CENTER SUBSCRIPTION"};
+      // Without --arm-state the gateway asks ARM nothing: an empty column would read as "not visible".
+      if (*arm_state) columns.push_back("ARM STATE");
+      Table table(columns);
       for (const v1::AzureSubscription& a : response->azure_subscriptions()) {
-        table.AddRow(
-            {a.azure_subscription_id(), a.display_name(),
-             EnumLabel(v1::AzureSubscriptionSource_Name(a.source()), "AZURE_SUBSCRIPTION_SOURCE_"),
-             a.status(), a.subscription_id()});
+        std::vector<std::string> row = {
+            a.azure_subscription_id(), a.display_name(),
+            EnumLabel(v1::AzureSubscriptionSource_Name(a.source()), "AZURE_SUBSCRIPTION_SOURCE_"),
+            a.status(), a.subscription_id()};
+        if (*arm_state) row.push_back(a.arm_state().empty() ? "-" : a.arm_state());
+        table.AddRow(row);
       }
       table.Print(context.out(), "Azure subscriptions");
     }
@@ -117,7 +131,8 @@ void AddSubscriptionCommands(CLI::App& app, Context& context) {
   // Set after its subcommands: a subcommand inherits its parent's footer.
   subs->footer(
       "\nExamples:\n  partnerctl subscriptions list --customer C\n"
-      "  partnerctl subscriptions azure --customer C");
+      "  partnerctl subscriptions azure --customer C\n"
+      "  partnerctl subscriptions azure --customer C --arm-state");
 }
 
 }  // namespace partner::cli

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <regex>
 #include <set>
@@ -288,6 +289,37 @@ TEST_F(PartnerctlTest, AnotherCustomersSubscriptionIsAFailedPrecondition) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION"));
   EXPECT_THAT(r.err, HasSubstr("reason: ERROR_REASON_SUBSCRIPTION_NOT_OWNED_BY_CUSTOMER"));
+}
+
+TEST_F(PartnerctlTest, ArmStateOnlyWithTheFlagInJsonAndTables) {
+  ASSERT_NO_FATAL_FAILURE(FindCustomerAndSubscription());
+  Json plain = CtlJson({"subscriptions", "azure", "--customer", customer_});
+  for (const Json& a : plain["azureSubscriptions"]) EXPECT_EQ(a["armState"], "") << a.dump();
+  Json with = CtlJson({"subscriptions", "azure", "--customer", customer_, "--arm-state"});
+  ASSERT_EQ(with["azureSubscriptions"].size(), plain["azureSubscriptions"].size()) << with.dump();
+  std::map<std::string, std::string> states;
+  for (const Json& a : with["azureSubscriptions"]) {
+    const std::string state = a["armState"].get<std::string>();
+    EXPECT_THAT(state, ::testing::AnyOf("Enabled", "Warned", "PastDue", "Disabled")) << a.dump();
+    states[a["azureSubscriptionId"].get<std::string>()] = state;
+  }
+
+  CommandResult table = Ctl({"subscriptions", "azure", "--customer", customer_, "--arm-state"});
+  EXPECT_EQ(table.exit_code, 0) << table.err;
+  std::istringstream lines(table.out);
+  std::string header;
+  std::getline(lines, header);
+  EXPECT_THAT(header, ::testing::EndsWith("ARM STATE"));
+  size_t rows = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const std::string id = line.substr(0, line.find(' '));
+    ASSERT_TRUE(states.contains(id)) << line;
+    EXPECT_THAT(line, ::testing::EndsWith("  " + states[id]));
+    ++rows;
+  }
+  EXPECT_EQ(rows, states.size());
+  CommandResult without = Ctl({"subscriptions", "azure", "--customer", customer_});
+  EXPECT_THAT(without.out, ::testing::Not(HasSubstr("ARM STATE")));
 }
 
 TEST_F(PartnerctlTest, UnreachableGatewayIsUnavailable) {
