@@ -116,16 +116,24 @@ void AddCustomerCommands(CLI::App& app, Context& context) {
   CLI::App* users = app.add_subcommand("users", "Users of a customer's tenant");
   users->require_subcommand(1);
 
-  auto users_customer = std::make_shared<std::string>();
-  CLI::App* users_list = users->add_subcommand("list", "List every user of the customer");
-  users_list->add_option("--customer", *users_customer, "The customer's tenant id")->required();
+  struct UsersListFlags {
+    std::string customer, search;
+  };
+  auto users_list_flags = std::make_shared<UsersListFlags>();
+  CLI::App* users_list = users->add_subcommand("list", "List every user of the customer, or those matching --search");
+  users_list->add_option("--customer", users_list_flags->customer, "The customer's tenant id")->required();
+  users_list->add_option("--search", users_list_flags->search,
+                         "Only users whose display name or user principal name starts with this prefix "
+                         "(case-insensitive)");
   users_list->footer(
-      "\nExample:\n  partnerctl users list --customer 0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10");
-  users_list->callback([&context, users_customer] {
+      "\nExamples:\n  partnerctl users list --customer 0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10\n"
+      "  partnerctl users list --customer 0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10 --search mila --output json");
+  users_list->callback([&context, users_list_flags] {
     absl::StatusOr<client::CustomerClient> client = context.Customers();
     if (!client.ok()) return context.Finish(client.status());
     v1::ListCustomerUsersRequest request;
-    request.set_customer_id(*users_customer);
+    request.set_customer_id(users_list_flags->customer);
+    request.set_search_prefix(users_list_flags->search);
     auto all = client->ListAllCustomerUsers(request, context.Call());
     if (!all.ok()) return context.Finish(all.status());
     if (context.json()) {
@@ -172,6 +180,7 @@ void AddCustomerCommands(CLI::App& app, Context& context) {
   });
   users->footer(
       "\nExamples:\n  partnerctl users list --customer C\n"
+      "  partnerctl users list --customer C --search mila\n"
       "  partnerctl users create --customer C --upn mila.berg@fabrikamtoys.onmicrosoft.com "
       "--display-name \"Mila Berg\"");
 }

@@ -34,7 +34,8 @@ _partnerctl() {
   else
     case "${group} ${command}" in
       "customers list") words_now="--name-prefix --domain-prefix --page-size --all" ;;
-      "users list"|"subscriptions list"|"subscriptions get") words_now="--customer" ;;
+      "users list") words_now="--customer --search" ;;
+      "subscriptions list"|"subscriptions get") words_now="--customer" ;;
       "subscriptions azure") words_now="--customer --arm-state" ;;
       "users create") words_now="--customer --upn --display-name" ;;
       "roles definitions") words_now="--customer --subscription" ;;

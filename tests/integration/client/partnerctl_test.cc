@@ -3,6 +3,7 @@
 // subcommand, the documented exit codes and a resumed batch.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <map>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -241,6 +243,41 @@ TEST_F(PartnerctlTest, UsersCreateThenListed) {
   EXPECT_EQ(list.exit_code, 0) << list.err;
   EXPECT_THAT(list.out, HasSubstr(upn));
   EXPECT_THAT(list.out, StartsWith("OBJECT ID  "));
+}
+
+TEST_F(PartnerctlTest, UsersSearchByPrefixInJsonAndTables) {
+  ASSERT_NO_FATAL_FAILURE(FindCustomerAndSubscription());
+  const std::string upn = "ciara.obrien@fabrikamtoys.onmicrosoft.com";
+  CtlJson({"users", "create", "--customer", customer_, "--upn", upn, "--display-name", "Ciara O'Brien"});
+  Json all = CtlJson({"users", "list", "--customer", customer_});
+  ASSERT_GT(all["users"].size(), 1u);
+
+  // Display name "Ciara O'Brien", any letter case; a UPN prefix finds the same user.
+  for (const std::string& prefix : {std::string("ciara o'B"), std::string("CIARA.OB")}) {
+    Json found = CtlJson({"users", "list", "--customer", customer_, "--search", prefix});
+    ASSERT_EQ(found["users"].size(), 1u) << prefix << found.dump();
+    EXPECT_EQ(found["users"][0]["userPrincipalName"], upn) << prefix;
+  }
+  // Every user whose UPN starts like the first one's, and nobody else.
+  const std::string first = all["users"][0]["userPrincipalName"].get<std::string>();
+  const std::string initial = first.substr(0, 1);
+  size_t expected = 0;
+  for (const Json& u : all["users"]) {
+    const std::string name = u["displayName"].get<std::string>();
+    const std::string principal = u["userPrincipalName"].get<std::string>();
+    if (absl::StartsWithIgnoreCase(name, initial) || absl::StartsWithIgnoreCase(principal, initial)) ++expected;
+  }
+  CommandResult table = Ctl({"users", "list", "--customer", customer_, "--search", initial});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, StartsWith("OBJECT ID  "));
+  EXPECT_THAT(table.out, HasSubstr(first));
+  EXPECT_EQ(static_cast<size_t>(std::count(table.out.begin(), table.out.end(), '\n')), expected + 1) << table.out;
+
+  Json none = CtlJson({"users", "list", "--customer", customer_, "--search", "zzz-nobody"});
+  EXPECT_TRUE(!none.contains("users") || none["users"].empty()) << none.dump();
+  CommandResult bad = Ctl({"users", "list", "--customer", customer_, "--search", std::string(257, 'a')});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+  EXPECT_THAT(bad.err, HasSubstr("search_prefix"));
 }
 
 TEST_F(PartnerctlTest, BadArgumentsExitTwo) {
