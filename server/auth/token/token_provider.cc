@@ -134,7 +134,8 @@ TokenProvider::TokenProvider(TokenProviderOptions options, std::optional<Certifi
     : clock_(TakeClock(options)),
       options_(std::move(options)),
       certificate_(std::move(certificate)),
-      http_(std::move(http)) {}
+      http_(std::move(http)),
+      timer_(options_.timer) {}
 
 std::string TokenProvider::TokenUrl(const std::string& tenant) const {
   return absl::StrCat(options_.authority_url, "/", PercentEncode(tenant), "/oauth2/v2.0/token");
@@ -153,6 +154,7 @@ void TokenProvider::GetToken(std::string tenant, std::string scope, absl::Time d
   Key key(std::move(tenant), std::move(scope));
   const absl::Time now = Now();
   std::optional<std::string> cached;
+  std::optional<uint64_t> waiter;
   bool start_fetch = false;
   bool refresh_ahead = false;
   bool too_late = false;
@@ -171,7 +173,8 @@ void TokenProvider::GetToken(std::string tenant, std::string scope, absl::Time d
       if (!entry.fetching && entry.waiters.empty()) entries_.erase(key);
     } else {
       entry.token.reset();
-      entry.waiters.push_back(std::move(done));
+      waiter = next_waiter_++;
+      entry.waiters.emplace(*waiter, std::move(done));
       if (!entry.fetching) entry.fetching = start_fetch = true;
     }
   }
@@ -182,6 +185,43 @@ void TokenProvider::GetToken(std::string tenant, std::string scope, absl::Time d
                                                   " could be requested")));
   }
   if (start_fetch) Fetch(key, refresh_ahead);
+  if (waiter.has_value() && deadline != absl::InfiniteFuture()) ExpireAtDeadline(key, *waiter, deadline);
+}
+
+void TokenProvider::ExpireAtDeadline(const Key& key, uint64_t waiter, absl::Time deadline) {
+  std::shared_ptr<http::Timer> timer;
+  {
+    absl::MutexLock lock(&mu_);
+    const auto it = entries_.find(key);
+    // Already answered, as by a token endpoint that responded at once: no wait to keep.
+    if (it == entries_.end() || !it->second.waiters.contains(waiter)) return;
+    if (timer_ == nullptr) timer_ = std::make_shared<http::ThreadTimer>();
+    timer = timer_;
+  }
+  // Weak: a pending wait must not keep the provider alive; while a waiter exists, the token
+  // request in flight does.
+  timer->After(deadline - Now(), [weak = weak_from_this(), key, waiter](absl::Status waited) {
+    // A timer shutting down leaves the waiter to the token response, which the shutdown of the
+    // transport ends too.
+    if (!waited.ok()) return;
+    if (std::shared_ptr<TokenProvider> self = weak.lock()) self->Expire(key, waiter);
+  });
+}
+
+void TokenProvider::Expire(const Key& key, uint64_t waiter) {
+  http::TokenDone done;
+  {
+    absl::MutexLock lock(&mu_);
+    const auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    const auto found = it->second.waiters.find(waiter);
+    if (found == it->second.waiters.end()) return;
+    done = std::move(found->second);
+    // The entry stays: the token request goes on, for the other waiters and for the cache.
+    it->second.waiters.erase(found);
+  }
+  done(absl::DeadlineExceededError(absl::StrCat("deadline passed while waiting for the token of tenant ", key.first,
+                                                ", scope ", key.second, " (its request continues for other callers)")));
 }
 
 void TokenProvider::Invalidate(const std::string& tenant, const std::string& scope, const std::string& token) {
@@ -243,7 +283,7 @@ void TokenProvider::Fetch(const Key& key, bool refresh_ahead) {
 }
 
 void TokenProvider::Complete(const Key& key, absl::StatusOr<Token> result) {
-  std::vector<http::TokenDone> waiters;
+  std::map<uint64_t, http::TokenDone> waiters;
   {
     absl::MutexLock lock(&mu_);
     const auto it = entries_.find(key);
@@ -265,7 +305,7 @@ void TokenProvider::Complete(const Key& key, absl::StatusOr<Token> result) {
       }
     }
   }
-  for (http::TokenDone& done : waiters) {
+  for (auto& [waiter, done] : waiters) {
     if (result.ok()) {
       done(result->access_token);
     } else {

@@ -11,7 +11,6 @@
 #include <string>
 #include <utility>
 #include <variant>
-#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -20,6 +19,7 @@
 #include "absl/time/time.h"
 #include "server/auth/token/client_assertion.h"
 #include "server/http/http_client.h"
+#include "server/http/timer.h"
 #include "server/http/token_source.h"
 
 namespace partner::auth {
@@ -52,10 +52,14 @@ struct TokenProviderOptions {
   // upstream or on a skewed upstream clock. At most a quarter of a token's lifetime.
   absl::Duration expiry_skew = absl::Seconds(30);
   // A token request is shared by callers with different deadlines, so it runs on its own timeout
-  // rather than on any one caller's deadline.
+  // rather than on any one caller's deadline; each caller is answered DEADLINE_EXCEEDED at its own
+  // deadline while the request goes on for the others.
   absl::Duration request_timeout = absl::Seconds(30);
   // Current time; null: absl::Now. Called from any thread.
   absl::AnyInvocable<absl::Time() const> clock;
+  // Keeps the deadlines of callers waiting for a token request; its clock should be `clock`.
+  // Null: a ThreadTimer, started the first time a caller has to wait.
+  std::shared_ptr<http::Timer> timer;
 };
 
 // Counters for tests and benchmarks; a snapshot.
@@ -92,7 +96,9 @@ class TokenProvider : public http::TokenSource, public std::enable_shared_from_t
   struct Entry {
     std::optional<Token> token;
     bool fetching = false;
-    std::vector<http::TokenDone> waiters;
+    // By arrival. A waiter is answered by whoever takes it out under the lock: the token response
+    // or its deadline, never both.
+    std::map<uint64_t, http::TokenDone> waiters;
   };
 
   TokenProvider(TokenProviderOptions options, std::optional<Certificate> certificate,
@@ -105,6 +111,9 @@ class TokenProvider : public http::TokenSource, public std::enable_shared_from_t
   void Fetch(const Key& key, bool refresh_ahead);
   absl::StatusOr<http::HttpRequest> BuildRequest(const Key& key);
   void Complete(const Key& key, absl::StatusOr<Token> result);
+  // Answers `waiter` DEADLINE_EXCEEDED at `deadline` unless the token response answers it first.
+  void ExpireAtDeadline(const Key& key, uint64_t waiter, absl::Time deadline);
+  void Expire(const Key& key, uint64_t waiter);
   absl::StatusOr<Token> ParseResponse(const Key& key, absl::StatusOr<http::HttpResponse> response) const;
   // Upstream text in a message, with the credential cut out should the endpoint ever echo it.
   std::string Scrub(std::string text) const;
@@ -117,6 +126,8 @@ class TokenProvider : public http::TokenSource, public std::enable_shared_from_t
 
   mutable absl::Mutex mu_;
   std::map<Key, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_waiter_ ABSL_GUARDED_BY(mu_) = 0;
+  std::shared_ptr<http::Timer> timer_ ABSL_GUARDED_BY(mu_);
   TokenProviderStats stats_ ABSL_GUARDED_BY(mu_);
 };
 

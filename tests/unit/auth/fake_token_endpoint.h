@@ -4,15 +4,18 @@
 #define PARTNER_TESTS_UNIT_AUTH_FAKE_TOKEN_ENDPOINT_H_
 
 #include <deque>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/http/http_client.h"
+#include "server/http/timer.h"
 
 namespace partner::testing {
 
@@ -98,21 +101,49 @@ class FakeTokenEndpoint : public http::HttpClient {
   std::vector<http::HttpRequest> requests_ ABSL_GUARDED_BY(mu_);
 };
 
-// A settable clock shared by the test and the provider.
-class FakeClock {
+// A settable clock shared by the test and the provider, and the timer of the provider's waits: a
+// wait runs when Advance reaches its time, on the thread that advances.
+class FakeClock final : public http::Timer {
  public:
-  absl::Time Now() const {
+  FakeClock() = default;
+  FakeClock(const FakeClock&) = delete;
+  FakeClock& operator=(const FakeClock&) = delete;
+  ~FakeClock() override {
+    for (auto& [when, callback] : waits_) callback(absl::CancelledError("fake clock destroyed"));
+  }
+
+  absl::Time Now() override {
     absl::MutexLock lock(&mu_);
     return now_;
   }
-  void Advance(absl::Duration by) {
+
+  void After(absl::Duration delay, http::TimerCallback callback) override {
     absl::MutexLock lock(&mu_);
-    now_ += by;
+    waits_.emplace(now_ + delay, std::move(callback));
+  }
+
+  // Runs the waits now due, in time order, outside the lock so they may wait again.
+  void Advance(absl::Duration by) {
+    std::vector<http::TimerCallback> due;
+    {
+      absl::MutexLock lock(&mu_);
+      now_ += by;
+      const auto end = waits_.upper_bound(now_);
+      for (auto it = waits_.begin(); it != end; ++it) due.push_back(std::move(it->second));
+      waits_.erase(waits_.begin(), end);
+    }
+    for (http::TimerCallback& callback : due) callback(absl::OkStatus());
+  }
+
+  int pending_waits() const {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int>(waits_.size());
   }
 
  private:
   mutable absl::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_) = absl::FromUnixSeconds(1760000000);
+  std::multimap<absl::Time, http::TimerCallback> waits_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace partner::testing

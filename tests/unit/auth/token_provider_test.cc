@@ -14,10 +14,12 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "nlohmann/json.hpp"
+#include "server/http/pipeline.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/auth/fake_token_endpoint.h"
 #include "tests/unit/auth/test_rsa_certificate.h"
@@ -79,6 +81,7 @@ class TokenProviderTest : public ::testing::Test {
     options.app_id = kAppId;
     options.credential = std::move(credential);
     options.clock = [clock = clock_] { return clock->Now(); };
+    options.timer = clock_;
     absl::StatusOr<std::shared_ptr<TokenProvider>> provider = TokenProvider::Create(std::move(options), endpoint_);
     EXPECT_THAT(provider, IsOk());
     return provider.ok() ? *provider : nullptr;
@@ -338,6 +341,181 @@ TEST_F(TokenProviderTest, InvalidateDuringARefreshMakesCallersWaitForIt) {
   ASSERT_TRUE(result.has_value());
   EXPECT_THAT(*result, HoldsToken("second"));
   EXPECT_EQ(endpoint_->requests().size(), 2u);
+}
+
+// Every answer one caller of a shared token request got.
+class Answers {
+ public:
+  http::TokenDone Callback() {
+    return [this](absl::StatusOr<std::string> token) {
+      absl::MutexLock lock(&mu_);
+      answers_.push_back(std::move(token));
+    };
+  }
+  std::vector<absl::StatusOr<std::string>> answers() const {
+    absl::MutexLock lock(&mu_);
+    return answers_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<absl::StatusOr<std::string>> answers_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(TokenProviderTest, AWaiterIsAnsweredAtItsOwnDeadlineWhileTheSharedRequestServesTheOthers) {
+  std::shared_ptr<TokenProvider> provider = MakeProvider();
+  endpoint_->Hold();
+  Answers first, hurried, patient;
+  provider->GetToken(kTenant, kArm, clock_->Now() + absl::Seconds(30), first.Callback());
+  provider->GetToken(kTenant, kArm, clock_->Now() + absl::Seconds(1), hurried.Callback());
+  provider->GetToken(kTenant, kArm, clock_->Now() + absl::Seconds(60), patient.Callback());
+  clock_->Advance(absl::Milliseconds(999));
+  EXPECT_TRUE(hurried.answers().empty()) << "answered before its deadline";
+  clock_->Advance(absl::Milliseconds(1));
+  ASSERT_EQ(hurried.answers().size(), 1u);
+  EXPECT_THAT(hurried.answers()[0], StatusIs(absl::StatusCode::kDeadlineExceeded,
+                                             AllOf(HasSubstr(kTenant), HasSubstr(kArm))));
+  EXPECT_TRUE(first.answers().empty());
+  EXPECT_TRUE(patient.answers().empty());
+  EXPECT_EQ(endpoint_->held(), 1) << "the shared request goes on";
+
+  clock_->Advance(absl::Seconds(5));
+  endpoint_->Release(testing::TokenResponse("late-token"));
+  EXPECT_THAT(first.answers(), ::testing::ElementsAre(HoldsToken("late-token")));
+  EXPECT_THAT(patient.answers(), ::testing::ElementsAre(HoldsToken("late-token")));
+  EXPECT_EQ(hurried.answers().size(), 1u) << "answered twice";
+  EXPECT_THAT(Get(*provider), HoldsToken("late-token"));
+  EXPECT_EQ(provider->stats().cache_hits, 1);
+  EXPECT_EQ(endpoint_->requests().size(), 1u);
+  clock_->Advance(absl::Minutes(2));
+  EXPECT_EQ(hurried.answers().size() + first.answers().size() + patient.answers().size(), 3u)
+      << "a passing deadline answered a caller the token had answered";
+}
+
+TEST_F(TokenProviderTest, TheDeadlineOfTheCallerThatStartedTheRequestFailsOnlyThatCaller) {
+  std::shared_ptr<TokenProvider> provider = MakeProvider();
+  endpoint_->Hold();
+  Answers starter, other;
+  provider->GetToken(kTenant, kArm, clock_->Now() + absl::Seconds(1), starter.Callback());
+  provider->GetToken(kTenant, kArm, clock_->Now() + absl::Seconds(60), other.Callback());
+  ASSERT_EQ(endpoint_->requests().size(), 1u);
+  EXPECT_EQ(endpoint_->requests()[0].deadline, clock_->Now() + absl::Seconds(30))
+      << "the shared request runs on its own timeout, not on the starter's deadline";
+  clock_->Advance(absl::Seconds(1));
+  ASSERT_EQ(starter.answers().size(), 1u);
+  EXPECT_THAT(starter.answers()[0], StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_TRUE(other.answers().empty());
+  endpoint_->Release(testing::TokenResponse("shared-token"));
+  EXPECT_THAT(other.answers(), ::testing::ElementsAre(HoldsToken("shared-token")));
+  EXPECT_EQ(starter.answers().size(), 1u);
+  EXPECT_THAT(Get(*provider), HoldsToken("shared-token"));
+  EXPECT_EQ(provider->stats().token_requests, 1);
+}
+
+TEST_F(TokenProviderTest, AFailedSharedRequestAfterAWaiterExpiredAnswersOnlyTheOthers) {
+  std::shared_ptr<TokenProvider> provider = MakeProvider();
+  endpoint_->Hold();
+  Answers hurried, patient;
+  provider->GetToken(kTenant, kArm, clock_->Now() + absl::Seconds(1), hurried.Callback());
+  provider->GetToken(kTenant, kArm, clock_->Now() + absl::Seconds(60), patient.Callback());
+  clock_->Advance(absl::Seconds(2));
+  endpoint_->Release(testing::JsonResponse(503, ""));
+  ASSERT_EQ(hurried.answers().size(), 1u);
+  EXPECT_THAT(hurried.answers()[0], StatusIs(absl::StatusCode::kDeadlineExceeded));
+  ASSERT_EQ(patient.answers().size(), 1u);
+  EXPECT_THAT(patient.answers()[0], StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(Get(*provider), HoldsToken("token-2")) << "a failure must not be cached";
+}
+
+// The token response and a waiter's deadline landing at the same moment, from two threads: each
+// waiter is answered exactly once, with the token or DEADLINE_EXCEEDED, and the cache holds the
+// token either way.
+TEST_F(TokenProviderTest, TokenArrivingAtTheDeadlineAnswersEachWaiterOnce) {
+  constexpr int kRounds = 50;
+  constexpr int kWaiters = 20;
+  for (int round = 0; round < kRounds; ++round) {
+    std::shared_ptr<TokenProvider> provider = MakeProvider();
+    endpoint_->Hold();
+    std::vector<Answers> answers(kWaiters);
+    for (Answers& waiter : answers) {
+      provider->GetToken(kTenant, kArm, clock_->Now() + absl::Seconds(1), waiter.Callback());
+    }
+    const std::string token = absl::StrCat("round-", round);
+    std::atomic<int> ready{0};
+    auto start_together = [&] {
+      ready.fetch_add(1);
+      while (ready.load() < 2) std::this_thread::yield();
+    };
+    std::thread response([&] {
+      start_together();
+      endpoint_->Release(testing::TokenResponse(token));
+    });
+    std::thread deadline([&] {
+      start_together();
+      clock_->Advance(absl::Seconds(1));
+    });
+    response.join();
+    deadline.join();
+    for (const Answers& waiter : answers) {
+      const std::vector<absl::StatusOr<std::string>> got = waiter.answers();
+      ASSERT_EQ(got.size(), 1u) << "round " << round;
+      if (got[0].ok()) {
+        EXPECT_EQ(*got[0], token);
+      } else {
+        EXPECT_THAT(got[0], StatusIs(absl::StatusCode::kDeadlineExceeded));
+      }
+    }
+    EXPECT_THAT(Get(*provider), HoldsToken(token));
+  }
+}
+
+TEST_F(TokenProviderTest, ATokenAnswerBeforeTheDeadlineLeavesNothingForTheDeadline) {
+  std::shared_ptr<TokenProvider> provider = MakeProvider();
+  endpoint_->Hold();
+  Answers waiter;
+  provider->GetToken(kTenant, kArm, clock_->Now() + absl::Seconds(1), waiter.Callback());
+  EXPECT_EQ(clock_->pending_waits(), 1);
+  endpoint_->Release(testing::TokenResponse("in-time"));
+  clock_->Advance(absl::Seconds(1));
+  EXPECT_THAT(waiter.answers(), ::testing::ElementsAre(HoldsToken("in-time")));
+}
+
+TEST_F(TokenProviderTest, AnAnswerWithoutWaitingSetsNoDeadlineTimer) {
+  std::shared_ptr<TokenProvider> provider = MakeProvider();
+  EXPECT_THAT(Get(*provider), HoldsToken("token-1"));
+  EXPECT_THAT(Get(*provider), HoldsToken("token-1"));
+  EXPECT_EQ(clock_->pending_waits(), 0);
+}
+
+// A cancelled upstream call is answered at once even while its token is still being fetched; the
+// fetch goes on and fills the cache, and the call is never answered a second time.
+TEST_F(TokenProviderTest, CancellationEndsTheWaitForATokenAtOnce) {
+  std::shared_ptr<TokenProvider> provider = MakeProvider();
+  auto upstream = std::make_shared<FakeTokenEndpoint>();
+  http::PipelineOptions options;
+  options.timer = clock_;
+  options.log_sink = [](absl::string_view) {};
+  std::unique_ptr<http::HttpClient> pipeline = http::MakeUpstreamPipeline(std::move(options), upstream, provider);
+  endpoint_->Hold();
+  http::HttpRequest request;
+  request.url = "https://management.example.test/subscriptions";
+  request.token_tenant = kTenant;
+  request.token_scope = kArm;
+  request.deadline = clock_->Now() + absl::Seconds(60);
+  std::shared_ptr<http::CancelToken> cancel = request.cancel;
+  std::vector<absl::StatusOr<http::HttpResponse>> results;
+  pipeline->Send(std::move(request), [&](absl::StatusOr<http::HttpResponse> response) {
+    results.push_back(std::move(response));
+  });
+  EXPECT_TRUE(results.empty());
+  cancel->Cancel();
+  ASSERT_EQ(results.size(), 1u) << "cancellation must not wait for the token";
+  EXPECT_THAT(results[0], StatusIs(absl::StatusCode::kCancelled));
+  endpoint_->Release(testing::TokenResponse("after-cancel"));
+  clock_->Advance(absl::Seconds(60));
+  EXPECT_EQ(results.size(), 1u);
+  EXPECT_THAT(Get(*provider), HoldsToken("after-cancel"));
+  EXPECT_EQ(endpoint_->requests().size(), 1u);
 }
 
 TEST_F(TokenProviderTest, PlainHttpAuthorityOnlyOnLoopback) {
