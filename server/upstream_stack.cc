@@ -92,6 +92,8 @@ absl::StatusOr<std::unique_ptr<UpstreamStack>> UpstreamStack::Build(const config
   stack->token_http_ = http::MakeUpstreamPipeline(std::move(token_pipeline), stack->transport_, nullptr);
   absl::StatusOr<auth::TokenProviderOptions> token_options = TokenOptionsFrom(config);
   if (!token_options.ok()) return token_options.status();
+  // Callers waiting for a shared token request are answered at their own deadlines on it.
+  token_options->timer = timer;
   absl::StatusOr<std::shared_ptr<auth::TokenProvider>> tokens =
       auth::TokenProvider::Create(*std::move(token_options), stack->token_http_);
   if (!tokens.ok()) return tokens.status();
