@@ -61,6 +61,7 @@ if [[ "$with_tests" == ON ]] &&
     download="$(mktemp -d)"
     (cd "$download" && { apt-get download kubernetes-client >/dev/null 2>&1 ||
       { apt-get update -qq && apt-get download kubernetes-client >/dev/null; }; })
+    mkdir -p "$repo/build"
     rm -rf "$legacy.partial"
     dpkg-deb -x "$download"/kubernetes-client_*.deb "$legacy.partial"
     mv "$legacy.partial" "$legacy"
