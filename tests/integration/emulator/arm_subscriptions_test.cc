@@ -19,10 +19,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kPartnerTenant[] = "5c1b2a3d-0e9f-4a8b-9c7d-6e5f4a3b2c1d";
-constexpr char kArm[] = "https://management.azure.com";
-constexpr char kUnknown[] = "0badc0de-0000-4000-8000-000000000404";
-
 class ArmSubscriptionsTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -19,9 +19,6 @@
 namespace partner::testing {
 namespace {
 
-constexpr char kAppId[] = "0d7e2f4a-91c3-4b6e-8a55-3f1e9c2b7d60";
-constexpr char kPartnerTenant[] = "5c1b2a3d-0e9f-4a8b-9c7d-6e5f4a3b2c1d";
-
 struct Jwt {
   std::string alg = "PS256";
   bool sha256_thumbprint = true;

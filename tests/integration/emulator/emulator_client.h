@@ -17,6 +17,16 @@
 
 namespace partner::testing {
 
+// The emulator's seeded partner tenant and app, the resources tokens are asked for, and ids the
+// tests share.
+inline constexpr char kPartnerTenant[] = "5c1b2a3d-0e9f-4a8b-9c7d-6e5f4a3b2c1d";
+inline constexpr char kAppId[] = "0d7e2f4a-91c3-4b6e-8a55-3f1e9c2b7d60";
+inline constexpr char kPartnerCenter[] = "https://api.partnercenter.microsoft.com";
+inline constexpr char kArm[] = "https://management.azure.com";
+inline constexpr char kGraph[] = "https://graph.microsoft.com";
+inline constexpr char kReader[] = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+inline constexpr char kUnknown[] = "0badc0de-0000-4000-8000-000000000404";
+
 struct Reply {
   int status = 0;  // 0: transport failure
   std::map<std::string, std::string> headers;  // lower-case names
@@ -83,7 +93,7 @@ inline std::string FormEncode(const std::string& value) {
 // A client-secret token request; the whole reply.
 inline Reply RequestToken(const emulator::Emulator& emu, const std::string& tenant, const std::string& scope,
                           const std::string& secret = "sandbox-client-secret",
-                          const std::string& client_id = "0d7e2f4a-91c3-4b6e-8a55-3f1e9c2b7d60") {
+                          const std::string& client_id = kAppId) {
   return Fetch("POST", absl::StrCat(emu.base_url(), "/", tenant, "/oauth2/v2.0/token"),
                {"Content-Type: application/x-www-form-urlencoded"},
                absl::StrCat("grant_type=client_credentials&client_id=", client_id, "&client_secret=", FormEncode(secret),

@@ -15,12 +15,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kPartnerTenant[] = "5c1b2a3d-0e9f-4a8b-9c7d-6e5f4a3b2c1d";
-constexpr char kPartnerCenter[] = "https://api.partnercenter.microsoft.com";
-constexpr char kArm[] = "https://management.azure.com";
-constexpr char kReader[] = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
-constexpr char kUnknown[] = "0badc0de-0000-4000-8000-000000000404";
-
 class EmulatorControlsTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -31,9 +31,6 @@ using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-constexpr char kArm[] = "https://management.azure.com";
-constexpr char kGraph[] = "https://graph.microsoft.com";
-constexpr char kReader[] = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 constexpr char kContributor[] = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 constexpr char kFirstName[] = "4f8a2d6c-b1e3-47a9-9c05-e2d7b3f18a64";
 constexpr char kSecondName[] = "5d1f0c9a-2e7b-48a6-b3c4-e1f0a9d8c7b2";

@@ -21,12 +21,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-constexpr char kPartnerTenant[] = "5c1b2a3d-0e9f-4a8b-9c7d-6e5f4a3b2c1d";
-constexpr char kPartnerCenter[] = "https://api.partnercenter.microsoft.com";
-constexpr char kArm[] = "https://management.azure.com";
-constexpr char kGraph[] = "https://graph.microsoft.com";
-constexpr char kReader[] = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
-
 class EmulatorTest : public ::testing::Test {
  protected:
   void SetUp() override { Start(emulator::EmulatorOptions()); }
