@@ -5,7 +5,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "server/upstream/json.h"
 
 namespace partner::upstream {
@@ -255,10 +254,8 @@ ops::OpTask<absl::StatusOr<std::vector<RoleAssignment>>> ArmClient::ListRoleAssi
     const ops::OpContext& ctx, std::string tenant, std::string scope, std::optional<std::string> principal_id) {
   absl::StatusOr<std::string> path = ResourcePath(scope);
   if (!path.ok()) co_return path.status();
-  // OData string literals escape a quote by doubling it.
-  const std::string filter = principal_id.has_value()
-                                 ? absl::StrCat("principalId eq '", absl::StrReplaceAll(*principal_id, {{"'", "''"}}), "'")
-                                 : std::string("atScope()");
+  const std::string filter =
+      principal_id.has_value() ? absl::StrCat("principalId eq ", ODataString(*principal_id)) : std::string("atScope()");
   http::HttpRequest request = NewRequest(
       "GET", "arm.list_role_assignments", std::move(tenant),
       JoinUrl(options_.arm_url, absl::StrCat(*path, kProvider, "/roleAssignments",

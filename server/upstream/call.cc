@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "server/http/retry_after.h"
@@ -101,6 +102,10 @@ std::string PathSegment(absl::string_view segment) {
 }
 
 std::string QueryComponent(absl::string_view value) { return PercentEncode(value, false); }
+
+std::string ODataString(absl::string_view text) {
+  return absl::StrCat("'", absl::StrReplaceAll(text, {{"'", "''"}}), "'");
+}
 
 std::string Query(const std::vector<std::pair<std::string, std::string>>& params) {
   std::string out;

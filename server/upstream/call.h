@@ -64,6 +64,10 @@ std::string PathSegment(absl::string_view segment);
 // A query component (name or value), encoded like PathSegment.
 std::string QueryComponent(absl::string_view value);
 
+// An OData string literal: `text` in single quotes, each quote inside doubled (CONTRACTS.md
+// §5.6, §6.2). Unencoded: it goes into a query value, which Query encodes.
+std::string ODataString(absl::string_view text);
+
 // "?a=1&b=2" from (name, value) pairs; empty for no pairs. Names are the clients' own
 // constants ("$filter" keeps its '$', as the services document it); values are encoded.
 std::string Query(const std::vector<std::pair<std::string, std::string>>& params);

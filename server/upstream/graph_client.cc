@@ -96,9 +96,6 @@ absl::Status ValidateSearchPrefix(absl::string_view prefix) {
   return absl::OkStatus();
 }
 
-// An OData string literal doubles its single quotes (CONTRACTS.md §6.2).
-std::string ODataString(absl::string_view text) { return absl::StrCat("'", absl::StrReplaceAll(text, {{"'", "''"}}), "'"); }
-
 // Not inlined into ListUsers: g++ 12 rejects a char array in an initializer list in a coroutine.
 std::string FirstUsersPage(int top, const std::optional<std::string>& search_prefix) {
   std::vector<std::pair<std::string, std::string>> params = {{"$top", absl::StrCat(top)}};
