@@ -85,7 +85,7 @@ absl::Status ParseItem(object o, RoleAssignment& out) {
 }
 
 absl::StatusOr<RoleAssignment> ParseAssignment(absl::string_view body) {
-  simdjson::dom::parser parser;
+  json::Parser parser;
   simdjson::dom::element root;
   object o;
   if (!json::Parse(parser, std::string_view(body.data(), body.size()), root)) {
@@ -107,7 +107,7 @@ struct Page {
 // but only to the configured ARM host, since our bearer token goes with it.
 template <class T>
 absl::StatusOr<Page<T>> ParsePage(absl::string_view body, absl::string_view resource, absl::string_view base) {
-  simdjson::dom::parser parser;
+  json::Parser parser;
   simdjson::dom::element root;
   object o;
   std::optional<simdjson::dom::array> value;

@@ -196,7 +196,7 @@ std::string Shorten(absl::string_view text) {
 // {"statusCode": 429, "message": ...} from its API gateway (CONTRACTS.md §2.5).
 UpstreamError ParsePartnerCenterBody(std::string_view body) {
   UpstreamError error;
-  simdjson::dom::parser parser;
+  json::Parser parser;
   simdjson::dom::element root;
   simdjson::dom::object object;
   if (!json::Parse(parser, body, root) || root.get_object().get(object) != simdjson::SUCCESS) return error;
@@ -214,7 +214,7 @@ UpstreamError ParsePartnerCenterBody(std::string_view body) {
 // ARM and Graph: {"error": {"code": ..., "message": ...}}.
 UpstreamError ParseOdataBody(std::string_view body) {
   UpstreamError error;
-  simdjson::dom::parser parser;
+  json::Parser parser;
   simdjson::dom::element root;
   simdjson::dom::object object;
   std::optional<simdjson::dom::object> inner;

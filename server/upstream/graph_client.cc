@@ -31,7 +31,7 @@ absl::Status ParseUser(object o, User& out) {
 }
 
 absl::StatusOr<User> ParseOneUser(absl::string_view body) {
-  simdjson::dom::parser parser;
+  json::Parser parser;
   simdjson::dom::element root;
   object o;
   if (!json::Parse(parser, std::string_view(body.data(), body.size()), root)) return Malformed(kService, "user", "not JSON");
@@ -42,7 +42,7 @@ absl::StatusOr<User> ParseOneUser(absl::string_view body) {
 }
 
 absl::StatusOr<ops::graph::UserPage> ParseUserPage(absl::string_view body, absl::string_view base) {
-  simdjson::dom::parser parser;
+  json::Parser parser;
   simdjson::dom::element root;
   object o;
   std::optional<simdjson::dom::array> value;

@@ -1,6 +1,7 @@
 #include "server/upstream/json.h"
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -18,12 +19,40 @@ std::optional<element> Find(simdjson::dom::object object, std::string_view key) 
   return value;
 }
 
+// Parsers are kept up to this document capacity (a 500-customer page is about 300 KiB); a parser
+// grown for a larger body would otherwise hold over ten times its size for the thread's life.
+constexpr std::size_t kKeptParserCapacity = 1 << 20;
+// More than one parser per thread only when parses nest (an error body read while a page is held).
+constexpr std::size_t kKeptParsersPerThread = 4;
+
+std::vector<std::unique_ptr<simdjson::dom::parser>>& ThreadParsers() {
+  thread_local std::vector<std::unique_ptr<simdjson::dom::parser>> parsers;
+  return parsers;
+}
+
 }  // namespace
 
-bool Parse(simdjson::dom::parser& parser, std::string_view body, element& out) {
+Parser::Parser() {
+  std::vector<std::unique_ptr<simdjson::dom::parser>>& kept = ThreadParsers();
+  if (kept.empty()) {
+    parser_ = std::make_unique<simdjson::dom::parser>();
+  } else {
+    parser_ = std::move(kept.back());
+    kept.pop_back();
+  }
+}
+
+Parser::~Parser() {
+  std::vector<std::unique_ptr<simdjson::dom::parser>>& kept = ThreadParsers();
+  if (parser_->capacity() <= kKeptParserCapacity && kept.size() < kKeptParsersPerThread) {
+    kept.push_back(std::move(parser_));
+  }
+}
+
+bool Parse(Parser& parser, std::string_view body, element& out) {
   std::string_view text = body;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-  return parser.parse(text.data(), text.size(), true).get(out) == simdjson::SUCCESS;
+  return parser.parser_->parse(text.data(), text.size(), true).get(out) == simdjson::SUCCESS;
 }
 
 bool String(simdjson::dom::object object, std::string_view key, Need need, std::string& out) {

@@ -141,7 +141,7 @@ absl::Status ParseEntitlement(object o, AzureEntitlement& out) {
 template <class T>
 absl::StatusOr<Page<T>> ParseCollection(absl::string_view body, absl::string_view resource, absl::string_view base,
                                         absl::Status (*parse_item)(object, T&)) {
-  simdjson::dom::parser parser;
+  json::Parser parser;
   simdjson::dom::element root;
   object collection;
   std::optional<simdjson::dom::array> items;
@@ -166,7 +166,7 @@ absl::StatusOr<Page<T>> ParseCollection(absl::string_view body, absl::string_vie
 
 template <class T>
 absl::StatusOr<T> ParseOne(absl::string_view body, absl::string_view resource, absl::Status (*parse)(object, T&)) {
-  simdjson::dom::parser parser;
+  json::Parser parser;
   simdjson::dom::element root;
   object o;
   if (!json::Parse(parser, std::string_view(body.data(), body.size()), root)) {
