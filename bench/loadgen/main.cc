@@ -1,6 +1,7 @@
 // partner-loadgen: drives the gateway (gRPC), the echo service (gRPC) or the emulator (REST) and
 // prints one JSON object: throughput, latency percentiles, errors by code, the server process's
-// CPU, RSS and threads, and the emulator's upstream counters over the measured window.
+// CPU, RSS and threads, the generator's own CPU, and the emulator's upstream counters over the
+// measured window.
 #include <sys/types.h>
 
 #include <cstdio>
@@ -157,6 +158,7 @@ int main(int argc, char** argv) {
   const json before = Counters();
   ProcessSampler sampler(static_cast<pid_t>(absl::GetFlag(FLAGS_server_pid)));
   sampler.Start();
+  const double own_cpu_before = partner::bench::OwnCpuSeconds();
   std::int64_t rpcs = 0;
   if (mode == "grpc" || mode == "rest") {
     LatencyRecorder recorder;
@@ -176,8 +178,13 @@ int main(int argc, char** argv) {
   } else {
     Fail(absl::StrCat("--mode: unknown '", mode, "'"));
   }
+  const double own_cpu_seconds = partner::bench::OwnCpuSeconds() - own_cpu_before;
   sampler.Stop();
   const json after = Counters();
+  // The client side's cost of the same exchanges: in rest mode, what libcurl spends on one HTTPS
+  // request, the least a gateway built on it can spend per upstream call.
+  out["client"] = {{"cpu_seconds", own_cpu_seconds},
+                   {"cpu_us_per_request", rpcs > 0 ? own_cpu_seconds * 1e6 / static_cast<double>(rpcs) : 0.0}};
   json server = sampler.Summary();
   if (server.contains("cpu_seconds") && rpcs > 0) {
     server["cpu_us_per_rpc"] = server["cpu_seconds"].get<double>() * 1e6 / static_cast<double>(rpcs);

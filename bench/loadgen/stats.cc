@@ -1,5 +1,6 @@
 #include "bench/loadgen/stats.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,6 +68,13 @@ nlohmann::json LatencyRecorder::Summary() const {
             {"p999", at(0.999)},
             {"max", sorted.empty() ? 0.0 : sorted.back() / 1000.0},
             {"mean", sorted.empty() ? 0.0 : sum / static_cast<double>(sorted.size()) / 1000.0}}}};
+}
+
+double OwnCpuSeconds() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 ProcessSampler::Snapshot ProcessSampler::Read() const {

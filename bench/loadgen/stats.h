@@ -36,6 +36,9 @@ class LatencyRecorder {
 
 // Samples a process while the run lasts: the CPU it used in between, and the highest thread count
 // and RSS seen (VmHWM covers peaks between samples).
+// CPU seconds (user + system) this process has used so far, every thread included.
+double OwnCpuSeconds();
+
 class ProcessSampler {
  public:
   explicit ProcessSampler(pid_t pid) : pid_(pid) {}
