@@ -1,23 +1,74 @@
 // A trivial gRPC service for the overhead scenario: CustomerService.GetCustomer answered from
 // memory on the callback API (as the gateway serves), so CPU per RPC here is what gRPC itself
-// costs and the gateway's CPU per RPC can be stated as a multiple of it.
+// costs and the gateway's CPU per RPC can be stated as a multiple of it. With
+// --answer_from_thread the answer is given from a thread of its own, as the gateway answers from
+// its transport thread once the upstream replied: that measures what gRPC costs when a call
+// completes asynchronously.
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
+#include <deque>
+#include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/synchronization/mutex.h"
 #include "partner/v1/customer_service.grpc.pb.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "HOST:PORT to listen on (port 0: ephemeral)");
+ABSL_FLAG(bool, answer_from_thread, false,
+          "finish each call from one answering thread instead of inside the handler");
 
 namespace {
 
+// Finishes the calls handed to it, in order, on a thread of its own.
+class AnsweringThread {
+ public:
+  AnsweringThread() : thread_([this] { Run(); }) {}
+  ~AnsweringThread() {
+    {
+      absl::MutexLock lock(&mu_);
+      stopping_ = true;
+    }
+    thread_.join();
+  }
+
+  void Answer(grpc::ServerUnaryReactor* reactor) {
+    absl::MutexLock lock(&mu_);
+    pending_.push_back(reactor);
+  }
+
+ private:
+  void Run() {
+    std::deque<grpc::ServerUnaryReactor*> batch;
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](AnsweringThread* self) { return self->stopping_ || !self->pending_.empty(); }, this));
+        if (pending_.empty()) return;
+        batch.swap(pending_);
+      }
+      for (grpc::ServerUnaryReactor* reactor : batch) reactor->Finish(grpc::Status::OK);
+      batch.clear();
+    }
+  }
+
+  absl::Mutex mu_;
+  std::deque<grpc::ServerUnaryReactor*> pending_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
 class EchoCustomers final : public partner::v1::CustomerService::CallbackService {
  public:
+  // `answering` null: each call is finished inside its handler.
+  explicit EchoCustomers(AnsweringThread* answering) : answering_(answering) {}
+
   grpc::ServerUnaryReactor* GetCustomer(grpc::CallbackServerContext* context,
                                         const partner::v1::GetCustomerRequest* request,
                                         partner::v1::GetCustomerResponse* response) override {
@@ -26,9 +77,16 @@ class EchoCustomers final : public partner::v1::CustomerService::CallbackService
     customer->set_company_name("Echo Ltd");
     customer->set_domain("echo.onmicrosoft.com");
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(grpc::Status::OK);
+    if (answering_ != nullptr) {
+      answering_->Answer(reactor);
+    } else {
+      reactor->Finish(grpc::Status::OK);
+    }
     return reactor;
   }
+
+ private:
+  AnsweringThread* answering_;
 };
 
 volatile std::sig_atomic_t stop_requested = 0;
@@ -37,7 +95,9 @@ volatile std::sig_atomic_t stop_requested = 0;
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  EchoCustomers service;
+  std::unique_ptr<AnsweringThread> answering;
+  if (absl::GetFlag(FLAGS_answer_from_thread)) answering = std::make_unique<AnsweringThread>();
+  EchoCustomers service(answering.get());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
