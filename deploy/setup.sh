@@ -21,7 +21,7 @@ packages=(
 if [[ "$with_tests" == ON ]]; then
   packages+=(
     libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
-    python3 python3-grpcio python3-protobuf python3-yaml openssl
+    python3 python3-grpcio python3-protobuf python3-yaml openssl jq
   )
   # Node may come from another distribution (whose nodejs bundles npm and conflicts with Debian's
   # npm package): only install Debian's when the commands are missing.

@@ -34,11 +34,11 @@ class LatencyRecorder {
   std::map<int, std::int64_t> codes_ ABSL_GUARDED_BY(mu_);
 };
 
-// Samples a process while the run lasts: the CPU it used in between, and the highest thread count
-// and RSS seen (VmHWM covers peaks between samples).
 // CPU seconds (user + system) this process has used so far, every thread included.
 double OwnCpuSeconds();
 
+// Samples a process while the run lasts: the CPU it used in between, and the highest thread count
+// and RSS seen (VmHWM covers peaks between samples).
 class ProcessSampler {
  public:
   explicit ProcessSampler(pid_t pid) : pid_(pid) {}

@@ -1,0 +1,88 @@
+#include "bench/loadgen/stats.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/time/clock.h"
+
+namespace partner::bench {
+namespace {
+
+TEST(LatencyRecorderTest, PercentilesAreNearestRankOverEveryCall) {
+  LatencyRecorder recorder;
+  for (int ms = 1; ms <= 1000; ++ms) recorder.Record(0, absl::Milliseconds(ms));
+  const nlohmann::json summary = recorder.Summary();
+  EXPECT_EQ(summary["completed"], 1000);
+  EXPECT_EQ(summary["ok"], 1000);
+  EXPECT_DOUBLE_EQ(summary["latency_ms"]["p50"].get<double>(), 500.0);
+  EXPECT_DOUBLE_EQ(summary["latency_ms"]["p90"].get<double>(), 900.0);
+  EXPECT_DOUBLE_EQ(summary["latency_ms"]["p99"].get<double>(), 990.0);
+  EXPECT_DOUBLE_EQ(summary["latency_ms"]["p999"].get<double>(), 999.0);
+  EXPECT_DOUBLE_EQ(summary["latency_ms"]["max"].get<double>(), 1000.0);
+  EXPECT_DOUBLE_EQ(summary["latency_ms"]["mean"].get<double>(), 500.5);
+}
+
+TEST(LatencyRecorderTest, GrpcOkAndHttp2xxSucceedEveryOtherCodeIsCountedAsAnError) {
+  LatencyRecorder recorder;
+  recorder.Record(0, absl::Milliseconds(1));
+  recorder.Record(200, absl::Milliseconds(1));
+  recorder.Record(204, absl::Milliseconds(1));
+  recorder.Record(8, absl::Milliseconds(1));
+  recorder.Record(8, absl::Milliseconds(1));
+  recorder.Record(429, absl::Milliseconds(1));
+  EXPECT_EQ(recorder.completed(), 6);
+  EXPECT_EQ(recorder.succeeded(), 3);
+  const nlohmann::json summary = recorder.Summary();
+  EXPECT_EQ(summary["ok"], 3);
+  EXPECT_EQ(summary["errors"], (nlohmann::json{{"8", 2}, {"429", 1}}));
+}
+
+TEST(LatencyRecorderTest, NoCallsGiveZerosNotGarbage) {
+  const nlohmann::json summary = LatencyRecorder().Summary();
+  EXPECT_EQ(summary["completed"], 0);
+  EXPECT_DOUBLE_EQ(summary["latency_ms"]["p99"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(summary["latency_ms"]["mean"].get<double>(), 0.0);
+}
+
+// Spins for `wall` of wall time on the calling thread.
+void Spin(absl::Duration wall) {
+  const absl::Time end = absl::Now() + wall;
+  std::atomic<std::uint64_t> sink{0};
+  while (absl::Now() < end) sink.fetch_add(1, std::memory_order_relaxed);
+}
+
+TEST(OwnCpuSecondsTest, CountsTheCpuEveryThreadSpends) {
+  const double before = OwnCpuSeconds();
+  std::thread other([] { Spin(absl::Milliseconds(200)); });
+  Spin(absl::Milliseconds(200));
+  other.join();
+  // Two threads busy for 200 ms each; on a loaded machine either may have waited for a core.
+  EXPECT_GE(OwnCpuSeconds() - before, 0.15);
+}
+
+TEST(ProcessSamplerTest, ReportsTheSampledProcessCpuThreadsAndRss) {
+  ProcessSampler sampler(::getpid());
+  sampler.Start();
+  std::thread other([] { Spin(absl::Milliseconds(300)); });
+  other.join();
+  sampler.Stop();
+  const nlohmann::json summary = sampler.Summary();
+  EXPECT_EQ(summary["pid"], ::getpid());
+  EXPECT_GT(summary["cpu_seconds"].get<double>(), 0.1);
+  // This thread, the sampler's and the spinning one were alive together.
+  EXPECT_GE(summary["max_threads"].get<std::int64_t>(), 3);
+  EXPECT_GT(summary["peak_rss_mib"].get<double>(), 1.0);
+}
+
+TEST(ProcessSamplerTest, PidZeroMeansNothingToSample) {
+  ProcessSampler sampler(0);
+  sampler.Start();
+  sampler.Stop();
+  EXPECT_TRUE(sampler.Summary().empty());
+}
+
+}  // namespace
+}  // namespace partner::bench
