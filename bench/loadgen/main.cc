@@ -181,8 +181,8 @@ int main(int argc, char** argv) {
   const double own_cpu_seconds = partner::bench::OwnCpuSeconds() - own_cpu_before;
   sampler.Stop();
   const json after = Counters();
-  // The client side's cost of the same exchanges: in rest mode, what libcurl spends on one HTTPS
-  // request, the least a gateway built on it can spend per upstream call.
+  // The client side's cost of the same exchanges: in rest mode, what one HTTPS request costs a
+  // libcurl client (the generator's own bookkeeping included, so an upper estimate of it).
   out["client"] = {{"cpu_seconds", own_cpu_seconds},
                    {"cpu_us_per_request", rpcs > 0 ? own_cpu_seconds * 1e6 / static_cast<double>(rpcs) : 0.0}};
   json server = sampler.Summary();

@@ -19,8 +19,8 @@ std::optional<element> Find(simdjson::dom::object object, std::string_view key) 
   return value;
 }
 
-// Parsers are kept up to this document capacity (a 500-customer page is about 300 KiB); a parser
-// grown for a larger body would otherwise hold over ten times its size for the thread's life.
+// Parsers are kept up to this document capacity, above the pages the clients ask for; a parser
+// grown for a larger body would otherwise hold several times its size for the thread's life.
 constexpr std::size_t kKeptParserCapacity = 1 << 20;
 // More than one parser per thread only when parses nest (an error body read while a page is held).
 constexpr std::size_t kKeptParsersPerThread = 4;
