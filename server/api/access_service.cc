@@ -101,7 +101,7 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
                  const v1::AssignRoleResponse* response) {
     audit_ = AssignAudit(item);
     const std::string detail = response != nullptr ? DescribeAssign(*response) : std::string(status.message());
-    (void)WriteAudit(status.ok() ? "OK" : absl::StatusCodeToString(status.code()), detail, status);
+    (void)WriteAuditAndWait(status.ok() ? "OK" : absl::StatusCodeToString(status.code()), detail, status);
     audit_.reset();
   }
 
@@ -110,8 +110,8 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
     {
       audit_ = AssignAudit(items_by_index_[index]);
       const std::string detail = result.ok() ? DescribeAssign(*result) : std::string(status.message());
-      absl::Status audited = WriteAudit(result.ok() ? "OK" : absl::StatusCodeToString(status.code()),
-                                        detail, status);
+      absl::Status audited = WriteAuditAndWait(result.ok() ? "OK" : absl::StatusCodeToString(status.code()),
+                                               detail, status);
       audit_.reset();
       if (result.ok() && !audited.ok()) status = audited;
     }
@@ -252,8 +252,9 @@ grpc::ServerUnaryReactor* AccessServiceImpl::AssignRole(grpc::CallbackServerCont
     call->Fail(s);
     return call;
   }
-  if (!call->BeginMutation()) return call;
-  deps_.operations->AssignRole(call->ctx(), *request, call->Completion(DescribeAssign));
+  call->BeginMutation([this, call, request] {
+    deps_.operations->AssignRole(call->ctx(), *request, call->Completion(DescribeAssign));
+  });
   return call;
 }
 
@@ -303,11 +304,12 @@ grpc::ServerUnaryReactor* AccessServiceImpl::RevokeRole(grpc::CallbackServerCont
     call->Fail(s);
     return call;
   }
-  if (!call->BeginMutation()) return call;
-  deps_.operations->RevokeRole(call->ctx(), *request, call->Completion([](const v1::RevokeRoleResponse& r) {
-    return r.already_absent() ? std::string("already_absent")
-                              : absl::StrCat("removed ", r.role_assignment().role_assignment_id());
-  }));
+  call->BeginMutation([this, call, request] {
+    deps_.operations->RevokeRole(call->ctx(), *request, call->Completion([](const v1::RevokeRoleResponse& r) {
+      return r.already_absent() ? std::string("already_absent")
+                                : absl::StrCat("removed ", r.role_assignment().role_assignment_id());
+    }));
+  });
   return call;
 }
 

@@ -1,12 +1,16 @@
 #include "server/api/audit_log.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "nlohmann/json.hpp"
 #include "server/ops/error_reason.h"
 
@@ -50,17 +54,67 @@ absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(const std::stri
 }
 
 FileAuditLog::~FileAuditLog() {
-  absl::MutexLock lock(&mu_);
-  if (fd_ >= 0) ::close(fd_);
+  std::thread writer;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    writer = std::move(writer_);
+  }
+  if (writer.joinable()) writer.join();
+  ::close(fd_);
 }
 
-absl::Status FileAuditLog::Append(const AuditRecord& record) {
-  std::string line = FormatAuditRecord(record);
-  line.push_back('\n');
-  absl::MutexLock lock(&mu_);
+absl::Status AuditLog::AppendAndWait(AuditRecord record) {
+  absl::Notification written;
+  absl::Status outcome;
+  Append(std::move(record), [&](absl::Status status) {
+    outcome = std::move(status);
+    written.Notify();
+  });
+  written.WaitForNotification();
+  return outcome;
+}
+
+void FileAuditLog::Append(AuditRecord record, AuditDone durable) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      queue_.push_back({std::move(record), std::move(durable)});
+      if (!writer_.joinable()) {
+        writer_ = std::thread([this] { WriteQueued(); });
+        pthread_setname_np(writer_.native_handle(), "audit-writer");
+      }
+      return;
+    }
+  }
+  std::move(durable)(AuditUnavailable("the gateway is shutting down"));
+}
+
+void FileAuditLog::WriteQueued() {
+  for (;;) {
+    std::vector<Pending> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &FileAuditLog::HasWork));
+      if (queue_.empty()) return;  // stopping, and everything queued is written
+      batch.swap(queue_);
+    }
+    std::string lines;
+    for (const Pending& pending : batch) absl::StrAppend(&lines, FormatAuditRecord(pending.record), "\n");
+    const absl::Status written = WriteDurably(lines);
+    if (!written.ok()) {
+      // Never silently dropped: the records go to stderr with the reason they missed the log.
+      std::fprintf(stderr, "partner-gateway: audit write failed (%s) for %zu records:\n%s",
+                   std::string(written.message()).c_str(), batch.size(), lines.c_str());
+    }
+    for (Pending& pending : batch) std::move(pending.durable)(written);
+  }
+}
+
+absl::Status FileAuditLog::WriteDurably(const std::string& lines) {
   size_t written = 0;
-  while (written < line.size()) {
-    const ssize_t n = ::write(fd_, line.data() + written, line.size() - written);
+  while (written < lines.size()) {
+    const ssize_t n = ::write(fd_, lines.data() + written, lines.size() - written);
     if (n < 0) {
       if (errno == EINTR) continue;
       return AuditUnavailable(std::strerror(errno));

@@ -6,8 +6,11 @@
 
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -35,27 +38,50 @@ struct AuditRecord {
 // The line written for a record (no trailing newline).
 std::string FormatAuditRecord(const AuditRecord& record);
 
+// Told the outcome of one record: OK once it is durable, else why it is not.
+using AuditDone = absl::AnyInvocable<void(absl::Status) &&>;
+
 class AuditLog {
  public:
   virtual ~AuditLog() = default;
-  // Returns once the record is durable.
-  virtual absl::Status Append(const AuditRecord& record) = 0;
+  // Queues the record; `durable` runs once it is on disk, or with the error that kept it off,
+  // possibly on a thread of the log's.
+  virtual void Append(AuditRecord record, AuditDone durable) = 0;
+  // Append, waiting for the outcome. Never from inside an AuditDone: that may be the thread
+  // that would write the record.
+  absl::Status AppendAndWait(AuditRecord record);
 };
 
-// Appends to a file (created 0600 when absent), fsync after every record.
+// Appends to a file (created 0600 when absent). A writer thread, started by the first record,
+// writes whatever has queued since its last fsync and fsyncs once for all of it (group commit):
+// no caller's thread waits on the disk, and under load one fsync makes many records durable.
+// A batch that cannot be written fails every record in it and goes to stderr instead.
 class FileAuditLog final : public AuditLog {
  public:
   static absl::StatusOr<std::unique_ptr<FileAuditLog>> Open(const std::string& path);
+  // Writes what is queued, then stops the writer.
   ~FileAuditLog() override;
-  absl::Status Append(const AuditRecord& record) override;
+  void Append(AuditRecord record, AuditDone durable) override;
   const std::string& path() const { return path_; }
 
  private:
+  struct Pending {
+    AuditRecord record;
+    AuditDone durable;
+  };
+
   FileAuditLog(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  void WriteQueued();
+  bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; }
+  // Writes and fsyncs the batch's lines; only the writer thread touches the file.
+  absl::Status WriteDurably(const std::string& lines);
 
   const std::string path_;
+  const int fd_;
   absl::Mutex mu_;
-  int fd_ ABSL_GUARDED_BY(mu_);
+  std::vector<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread writer_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace partner::api

@@ -90,10 +90,11 @@ grpc::ServerUnaryReactor* CustomerServiceImpl::CreateCustomerUser(
     call->Fail(s);
     return call;
   }
-  if (!call->BeginMutation()) return call;
-  deps_.operations->CreateCustomerUser(call->ctx(), *request, call->Completion([](const v1::CreateCustomerUserResponse& r) {
-              return absl::StrCat("objectId=", r.user().object_id());
-            }));
+  call->BeginMutation([this, call, request] {
+    deps_.operations->CreateCustomerUser(call->ctx(), *request, call->Completion([](const v1::CreateCustomerUserResponse& r) {
+      return absl::StrCat("objectId=", r.user().object_id());
+    }));
+  });
   return call;
 }
 

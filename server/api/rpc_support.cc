@@ -87,8 +87,8 @@ absl::Status CallBase::Authenticate() {
   if (!caller.ok()) {
     if (audit_.has_value()) {
       caller_.name = "unauthenticated";
-      (void)WriteAudit(absl::StatusCodeToString(caller.status().code()), caller.status().message(),
-                       caller.status());
+      (void)WriteAuditAndWait(absl::StatusCodeToString(caller.status().code()), caller.status().message(),
+                              caller.status());
     }
     return caller.status();
   }
@@ -103,7 +103,7 @@ absl::Status CallBase::Admit(const absl::Status& validation, auth::Permission pe
   absl::Status allowed = auth::CallerPolicy::Authorize(caller_, permission, customer_id);
   if (!allowed.ok() && audit_.has_value()) {
     // The denial is what gets recorded; an audit failure cannot make it more denied.
-    (void)WriteAudit(absl::StatusCodeToString(allowed.code()), allowed.message(), allowed);
+    (void)WriteAuditAndWait(absl::StatusCodeToString(allowed.code()), allowed.message(), allowed);
   }
   return allowed;
 }
@@ -113,8 +113,8 @@ absl::Status CallBase::AdmitUnparsed(const absl::Status& parse_error) {
   return parse_error;
 }
 
-absl::Status CallBase::WriteAudit(absl::string_view outcome, absl::string_view detail,
-                                  const absl::Status& result) {
+AuditRecord CallBase::AuditOutcome(absl::string_view outcome, absl::string_view detail,
+                                  const absl::Status& result) const {
   AuditRecord record = *audit_;
   record.time = absl::Now();
   record.caller = caller_.name;
@@ -125,13 +125,17 @@ absl::Status CallBase::WriteAudit(absl::string_view outcome, absl::string_view d
   record.detail = std::string(detail);
   const std::map<std::string, std::string> upstream = ops::GetUpstreamDetails(result);
   if (auto it = upstream.find("upstreamRequestId"); it != upstream.end()) record.upstream_request_id = it->second;
-  absl::Status written = deps_.audit->Append(record);
-  if (!written.ok()) {
-    // Never silently dropped: the record goes to stderr with the reason it missed the log.
-    std::fprintf(stderr, "partner-gateway: audit write failed (%s): %s\n",
-                 std::string(written.message()).c_str(), FormatAuditRecord(record).c_str());
-  }
-  return written;
+  return record;
+}
+
+void CallBase::WriteAudit(absl::string_view outcome, absl::string_view detail, const absl::Status& result,
+                          AuditDone durable) {
+  deps_.audit->Append(AuditOutcome(outcome, detail, result), std::move(durable));
+}
+
+absl::Status CallBase::WriteAuditAndWait(absl::string_view outcome, absl::string_view detail,
+                                         const absl::Status& result) {
+  return deps_.audit->AppendAndWait(AuditOutcome(outcome, detail, result));
 }
 
 void CallBase::Record(const absl::Status& status) {

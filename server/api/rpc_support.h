@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
@@ -87,9 +88,12 @@ class CallBase {
 
   // Marks the call as a mutation with this audit record (outcome filled later).
   void SetAudit(AuditRecord record) { audit_ = std::move(record); }
-  // Writes the audit record with `outcome`; the write's error if it fails.
-  absl::Status WriteAudit(absl::string_view outcome, absl::string_view detail,
-                          const absl::Status& result);
+  // Writes the audit record with `outcome`; `durable` is told when it is on disk, or why not.
+  void WriteAudit(absl::string_view outcome, absl::string_view detail, const absl::Status& result,
+                  AuditDone durable);
+  // WriteAudit, waiting for the outcome: for denials, which are rare and leave no call running.
+  absl::Status WriteAuditAndWait(absl::string_view outcome, absl::string_view detail,
+                                 const absl::Status& result);
 
   // Metrics and the request log line of the finished call.
   void Record(const absl::Status& status);
@@ -107,6 +111,8 @@ class CallBase {
  private:
   // Sets caller_, or returns why the caller is not authenticated (audited for a mutation).
   absl::Status Authenticate();
+  AuditRecord AuditOutcome(absl::string_view outcome, absl::string_view detail,
+                           const absl::Status& result) const;
 };
 
 template <class Response>
@@ -121,30 +127,39 @@ class UnaryCall final : public grpc::ServerUnaryReactor, public CallBase {
 
   void Fail(const absl::Status& status) { Complete(status); }
 
-  // For a mutation: records the attempt before anything changes upstream, so a broken audit
-  // log fails the call closed. False when the call has been finished with that error.
-  bool BeginMutation() {
-    if (!audit_.has_value()) return true;
-    if (absl::Status s = WriteAudit("STARTED", "", absl::OkStatus()); !s.ok()) {
-      Complete(s);
-      return false;
+  // For a mutation: records the attempt before anything changes upstream, then runs `start`
+  // (on the audit log's thread once the record is durable); a broken audit log fails the call
+  // closed instead.
+  void BeginMutation(absl::AnyInvocable<void() &&> start) {
+    if (!audit_.has_value()) {
+      std::move(start)();
+      return;
     }
-    return true;
+    WriteAudit("STARTED", "", absl::OkStatus(), [this, start = std::move(start)](absl::Status written) mutable {
+      if (!written.ok()) {
+        Complete(written);
+        return;
+      }
+      std::move(start)();
+    });
   }
 
-  // The operation's completion: audits a mutation's outcome and finishes the call. `describe`
-  // turns a successful response into the audit detail.
+  // The operation's completion: audits a mutation's outcome and finishes the call once the
+  // record is durable. `describe` turns a successful response into the audit detail.
   ops::Done<Response> Completion(std::function<std::string(const Response&)> describe = nullptr) {
     return [this, describe = std::move(describe)](absl::StatusOr<Response> result) {
-      absl::Status status = result.status();
-      if (audit_.has_value()) {
-        const std::string detail = result.ok() && describe ? describe(*result) : std::string();
-        absl::Status audited = WriteAudit(result.ok() ? "OK" : absl::StatusCodeToString(status.code()),
-                                          result.ok() ? detail : status.message(), status);
-        if (result.ok() && !audited.ok()) status = audited;
+      if (!audit_.has_value()) {
+        Deliver(std::move(result));
+        return;
       }
-      if (status.ok()) *response_ = *std::move(result);
-      Complete(status);
+      const absl::Status status = result.status();
+      const std::string detail = result.ok() && describe ? describe(*result) : std::string(status.message());
+      WriteAudit(result.ok() ? "OK" : absl::StatusCodeToString(status.code()), detail, status,
+                 [this, result = std::move(result)](absl::Status written) mutable {
+                   // An operation that succeeded but could not be recorded fails closed.
+                   if (result.ok() && !written.ok()) result = std::move(written);
+                   Deliver(std::move(result));
+                 });
     };
   }
 
@@ -152,6 +167,11 @@ class UnaryCall final : public grpc::ServerUnaryReactor, public CallBase {
   void OnDone() override { delete this; }
 
  private:
+  void Deliver(absl::StatusOr<Response> result) {
+    if (result.ok()) *response_ = *std::move(result);
+    Complete(result.status());
+  }
+
   void Complete(const absl::Status& status) {
     Record(status);
     Finish(ToGrpcStatus(status, ctx_.correlation_id));

@@ -90,11 +90,14 @@ class FakeOperations final : public ops::Operations {
 
 class MemoryAuditLog final : public AuditLog {
  public:
-  absl::Status Append(const AuditRecord& record) override {
-    absl::MutexLock lock(&mu);
-    if (!fail.ok()) return fail;
-    records.push_back(record);
-    return absl::OkStatus();
+  void Append(AuditRecord record, AuditDone durable) override {
+    absl::Status outcome;
+    {
+      absl::MutexLock lock(&mu);
+      outcome = fail;
+      if (outcome.ok()) records.push_back(std::move(record));
+    }
+    std::move(durable)(outcome);
   }
   absl::Mutex mu;
   std::vector<AuditRecord> records;
