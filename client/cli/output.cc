@@ -93,7 +93,8 @@ void PrintError(std::ostream& err, const absl::Status& status) {
   const std::pair<const char*, const char*> keys[] = {{"correlationId", "correlation id"},
                                                       {"field", "field"},
                                                       {"upstreamCode", "upstream code"},
-                                                      {"upstreamRequestId", "upstream request id"}};
+                                                      {"upstreamRequestId", "upstream request id"},
+                                                      {"existingAssignmentId", "existing assignment"}};
   for (const auto& [key, label] : keys) {
     const std::string value = details.Metadata(key);
     if (!value.empty()) err << "  " << label << ": " << value << '\n';

@@ -387,7 +387,12 @@ class GatewayOperations final : public Operations {
           response.set_already_existed(true);
           co_return response;
         }
-        co_return WithReason(absl::AlreadyExistsError(put.status().message()), v1::ERROR_REASON_CONFLICT);
+        // ARM's answer travels on: its code, request id and the existing assignment's id.
+        absl::Status conflict = absl::AlreadyExistsError(put.status().message());
+        put.status().ForEachPayload([&conflict](absl::string_view type_url, const absl::Cord& payload) {
+          conflict.SetPayload(type_url, payload);
+        });
+        co_return WithReason(std::move(conflict), v1::ERROR_REASON_CONFLICT);
       }
       if (code == "RoleAssignmentUpdateNotPermitted") {
         co_return WithReason(

@@ -150,6 +150,26 @@ TEST(PrintErrorTest, CodeMessageAndDetails) {
             "  upstream code: 1000\n");
 }
 
+TEST(PrintErrorTest, AConflictNamesTheExistingAssignment) {
+  absl::Status status = absl::AlreadyExistsError("The role assignment already exists.");
+  status.SetPayload(client::kStatusDetailsPayload, absl::Cord([] {
+                      google::rpc::ErrorInfo info;
+                      info.set_reason("ERROR_REASON_CONFLICT");
+                      (*info.mutable_metadata())["upstreamCode"] = "RoleAssignmentExists";
+                      (*info.mutable_metadata())["existingAssignmentId"] = "5d1f0c9a-2e7b-48a6-b3c4-e1f0a9d8c7b2";
+                      google::rpc::Status details;
+                      details.add_details()->PackFrom(info);
+                      return details.SerializeAsString();
+                    }()));
+  std::ostringstream err;
+  PrintError(err, status);
+  EXPECT_EQ(err.str(),
+            "partnerctl: ALREADY_EXISTS: The role assignment already exists.\n"
+            "  reason: ERROR_REASON_CONFLICT\n"
+            "  upstream code: RoleAssignmentExists\n"
+            "  existing assignment: 5d1f0c9a-2e7b-48a6-b3c4-e1f0a9d8c7b2\n");
+}
+
 int Partnerctl(const std::vector<std::string>& args, std::string* out, std::string* err) {
   std::ostringstream o, e;
   const int code = RunPartnerctl(args, o, e);

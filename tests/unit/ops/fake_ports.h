@@ -106,6 +106,8 @@ class FakeArm final : public arm::ArmPort {
   std::vector<std::string> subscription_list_tenants;                         // every call, in order
   int principal_not_found_remaining = 0;  // PUTs answered PrincipalNotFound first
   bool conflict_next_put = false;         // the next PUT meets an assignment made elsewhere
+  // The next PUT is refused as RoleAssignmentExists naming an assignment that no lookup finds.
+  std::optional<std::string> unfindable_conflict_next_put;
   bool hold_puts = false;
   Gate gate;
   bool hold_definitions = false;  // role definition lists wait on definitions_gate
@@ -151,6 +153,13 @@ class FakeArm final : public arm::ArmPort {
       co_return UpstreamError(absl::InvalidArgumentError("PrincipalNotFound"), "PrincipalNotFound");
     }
     const std::string id = absl::StrCat(scope, "/providers/Microsoft.Authorization/roleAssignments/", name);
+    if (unfindable_conflict_next_put.has_value()) {
+      const std::string existing = *std::exchange(unfindable_conflict_next_put, std::nullopt);
+      co_return WithUpstreamDetails(absl::AlreadyExistsError("The role assignment already exists."),
+                                    {{"upstreamCode", "RoleAssignmentExists"},
+                                     {"upstreamRequestId", "req-1"},
+                                     {"existingAssignmentId", existing}});
+    }
     if (conflict_next_put) {
       conflict_next_put = false;
       Insert(scope, "99999999-9999-4999-8999-999999999999", p);

@@ -131,6 +131,17 @@ TEST_F(GatewayOperationsTest, RoleAssignmentExistsOnPutReturnsTheExistingAssignm
   EXPECT_EQ(r->role_assignment().name(), "99999999-9999-4999-8999-999999999999");
 }
 
+TEST_F(GatewayOperationsTest, AConflictNoLookupFindsIsAlreadyExistsWithArmsDetails) {
+  arm_.unfindable_conflict_next_put = "88888888-8888-4888-8888-888888888888";
+  absl::StatusOr<v1::AssignRoleResponse> r = RunAssign(Assign());
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("already exists")));
+  EXPECT_EQ(GetReason(r.status()), v1::ERROR_REASON_CONFLICT);
+  const std::map<std::string, std::string> details = GetUpstreamDetails(r.status());
+  EXPECT_EQ(details.at("upstreamCode"), "RoleAssignmentExists");
+  EXPECT_EQ(details.at("upstreamRequestId"), "req-1");
+  EXPECT_EQ(details.at("existingAssignmentId"), "88888888-8888-4888-8888-888888888888");
+}
+
 TEST_F(GatewayOperationsTest, PrincipalNotFoundIsRetriedWithBackoffWithinTheDeadline) {
   arm_.principal_not_found_remaining = 3;
   absl::StatusOr<v1::AssignRoleResponse> r = RunAssign(Assign());
