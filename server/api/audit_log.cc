@@ -101,28 +101,39 @@ void FileAuditLog::WriteQueued() {
     }
     std::string lines;
     for (const Pending& pending : batch) absl::StrAppend(&lines, FormatAuditRecord(pending.record), "\n");
-    const absl::Status written = WriteDurably(lines);
-    if (!written.ok()) {
-      // Never silently dropped: the records go to stderr with the reason they missed the log.
-      std::fprintf(stderr, "partner-gateway: audit write failed (%s) for %zu records:\n%s",
-                   std::string(written.message()).c_str(), batch.size(), lines.c_str());
-    }
+    const absl::Status written = WriteDurably(lines, batch.size());
     for (Pending& pending : batch) std::move(pending.durable)(written);
   }
 }
 
-absl::Status FileAuditLog::WriteDurably(const std::string& lines) {
-  size_t written = 0;
-  while (written < lines.size()) {
-    const ssize_t n = ::write(fd_, lines.data() + written, lines.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return AuditUnavailable(std::strerror(errno));
-    }
-    written += static_cast<size_t>(n);
+absl::Status FileAuditLog::AppendAndWait(AuditRecord record) {
+  bool on_writer = false;
+  {
+    absl::MutexLock lock(&mu_);
+    on_writer = writer_.get_id() == std::this_thread::get_id();
   }
-  if (::fsync(fd_) != 0) return AuditUnavailable(std::strerror(errno));
-  return absl::OkStatus();
+  if (!on_writer) return AuditLog::AppendAndWait(std::move(record));
+  return WriteDurably(absl::StrCat(FormatAuditRecord(record), "\n"), 1);
+}
+
+absl::Status FileAuditLog::WriteDurably(const std::string& lines, size_t records) {
+  absl::Status status;
+  size_t written = 0;
+  while (status.ok() && written < lines.size()) {
+    const ssize_t n = ::write(fd_, lines.data() + written, lines.size() - written);
+    if (n >= 0) {
+      written += static_cast<size_t>(n);
+    } else if (errno != EINTR) {
+      status = AuditUnavailable(std::strerror(errno));
+    }
+  }
+  if (status.ok() && ::fsync(fd_) != 0) status = AuditUnavailable(std::strerror(errno));
+  if (!status.ok()) {
+    // Never silently dropped: the records go to stderr with the reason they missed the log.
+    std::fprintf(stderr, "partner-gateway: audit write failed (%s) for %zu records:\n%s",
+                 std::string(status.message()).c_str(), records, lines.c_str());
+  }
+  return status;
 }
 
 }  // namespace partner::api

@@ -47,9 +47,8 @@ class AuditLog {
   // Queues the record; `durable` runs once it is on disk, or with the error that kept it off,
   // possibly on a thread of the log's.
   virtual void Append(AuditRecord record, AuditDone durable) = 0;
-  // Append, waiting for the outcome. Never from inside an AuditDone: that may be the thread
-  // that would write the record.
-  absl::Status AppendAndWait(AuditRecord record);
+  // Append, waiting for the outcome.
+  virtual absl::Status AppendAndWait(AuditRecord record);
 };
 
 // Appends to a file (created 0600 when absent). A writer thread, started by the first record,
@@ -62,6 +61,9 @@ class FileAuditLog final : public AuditLog {
   // Writes what is queued, then stops the writer.
   ~FileAuditLog() override;
   void Append(AuditRecord record, AuditDone durable) override;
+  // On the writer thread itself (an AuditDone whose work completes another call, e.g. a batch
+  // item sharing a failed lookup) the record is written inline: queueing it would wait forever.
+  absl::Status AppendAndWait(AuditRecord record) override;
   const std::string& path() const { return path_; }
 
  private:
@@ -73,8 +75,9 @@ class FileAuditLog final : public AuditLog {
   FileAuditLog(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   void WriteQueued();
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; }
-  // Writes and fsyncs the batch's lines; only the writer thread touches the file.
-  absl::Status WriteDurably(const std::string& lines);
+  // Writes and fsyncs the lines (to stderr too when that fails); only the writer thread
+  // touches the file.
+  absl::Status WriteDurably(const std::string& lines, size_t records);
 
   const std::string path_;
   const int fd_;

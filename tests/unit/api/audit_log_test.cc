@@ -159,6 +159,26 @@ TEST(AuditLogTest, RecordsQueuedDuringAWriteShareTheNextOne) {
   EXPECT_EQ(lines_when_told.back(), 10u);
 }
 
+TEST(AuditLogTest, WaitingForARecordFromInsideANotificationWritesItThere) {
+  TempAuditFile file;
+  absl::StatusOr<std::unique_ptr<FileAuditLog>> log = FileAuditLog::Open(file.path());
+  ASSERT_THAT(log.status(), IsOk());
+  AuditRecord inner;
+  inner.request_id = "inner";
+  absl::Notification done;
+  absl::Status inner_written = absl::UnknownError("not called");
+  (*log)->Append(AuditRecord{}, [&](absl::Status) {
+    inner_written = (*log)->AppendAndWait(inner);
+    done.Notify();
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10))) << "AppendAndWait deadlocked on the writer";
+  EXPECT_THAT(inner_written, IsOk());
+  log->reset();
+  const std::vector<std::string> lines = ReadLines(file.path());
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[1], ::testing::HasSubstr("\"inner\""));
+}
+
 TEST(AuditLogTest, ShutdownWritesWhatIsQueued) {
   TempAuditFile file;
   std::atomic<int> ok{0};
