@@ -1,5 +1,6 @@
 // partnerctl's pieces without a gateway: batch files, tables, labels, timeouts, exit codes and
 // usage errors.
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -130,20 +131,27 @@ TEST(ExitCodeTest, DocumentedCodes) {
   EXPECT_EQ(ExitCodeFor(absl::InternalError("")), 1);
 }
 
-TEST(PrintErrorTest, CodeMessageAndDetails) {
-  absl::Status status = absl::NotFoundError("customer x was not found");
-  status.SetPayload(client::kStatusDetailsPayload, absl::Cord([] {
-                      google::rpc::ErrorInfo info;
-                      info.set_reason("ERROR_REASON_NOT_FOUND");
-                      (*info.mutable_metadata())["correlationId"] = "corr-1";
-                      (*info.mutable_metadata())["upstreamCode"] = "1000";
-                      google::rpc::Status details;
-                      details.add_details()->PackFrom(info);
-                      return details.SerializeAsString();
-                    }()));
+// `status` with the gateway's error details: an ErrorInfo of `reason` and `metadata`.
+absl::Status WithErrorInfo(absl::Status status, const std::string& reason,
+                           const std::map<std::string, std::string>& metadata) {
+  google::rpc::ErrorInfo info;
+  info.set_reason(reason);
+  for (const auto& [key, value] : metadata) (*info.mutable_metadata())[key] = value;
+  google::rpc::Status details;
+  details.add_details()->PackFrom(info);
+  status.SetPayload(client::kStatusDetailsPayload, absl::Cord(details.SerializeAsString()));
+  return status;
+}
+
+std::string Printed(const absl::Status& status) {
   std::ostringstream err;
   PrintError(err, status);
-  EXPECT_EQ(err.str(),
+  return err.str();
+}
+
+TEST(PrintErrorTest, CodeMessageAndDetails) {
+  EXPECT_EQ(Printed(WithErrorInfo(absl::NotFoundError("customer x was not found"), "ERROR_REASON_NOT_FOUND",
+                                  {{"correlationId", "corr-1"}, {"upstreamCode", "1000"}})),
             "partnerctl: NOT_FOUND: customer x was not found\n"
             "  reason: ERROR_REASON_NOT_FOUND\n"
             "  correlation id: corr-1\n"
@@ -151,19 +159,10 @@ TEST(PrintErrorTest, CodeMessageAndDetails) {
 }
 
 TEST(PrintErrorTest, AConflictNamesTheExistingAssignment) {
-  absl::Status status = absl::AlreadyExistsError("The role assignment already exists.");
-  status.SetPayload(client::kStatusDetailsPayload, absl::Cord([] {
-                      google::rpc::ErrorInfo info;
-                      info.set_reason("ERROR_REASON_CONFLICT");
-                      (*info.mutable_metadata())["upstreamCode"] = "RoleAssignmentExists";
-                      (*info.mutable_metadata())["existingAssignmentId"] = "5d1f0c9a-2e7b-48a6-b3c4-e1f0a9d8c7b2";
-                      google::rpc::Status details;
-                      details.add_details()->PackFrom(info);
-                      return details.SerializeAsString();
-                    }()));
-  std::ostringstream err;
-  PrintError(err, status);
-  EXPECT_EQ(err.str(),
+  EXPECT_EQ(Printed(WithErrorInfo(absl::AlreadyExistsError("The role assignment already exists."),
+                                  "ERROR_REASON_CONFLICT",
+                                  {{"upstreamCode", "RoleAssignmentExists"},
+                                   {"existingAssignmentId", "5d1f0c9a-2e7b-48a6-b3c4-e1f0a9d8c7b2"}})),
             "partnerctl: ALREADY_EXISTS: The role assignment already exists.\n"
             "  reason: ERROR_REASON_CONFLICT\n"
             "  upstream code: RoleAssignmentExists\n"
