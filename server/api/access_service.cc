@@ -53,7 +53,8 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
       absl::Status admitted = ValidateAssignRole(item, absl::StrCat("items[", i, "]."));
       if (admitted.ok()) {
         admitted = auth::CallerPolicy::Authorize(caller_, auth::Permission::kAccessWrite, item.customer_id());
-        if (!admitted.ok()) AuditItem(item, admitted, nullptr);
+        // The refusal is what the item reports; an audit failure cannot make it more refused.
+        if (!admitted.ok()) (void)AuditItem(item, admitted, nullptr);
       }
       if (!admitted.ok()) {
         Enqueue(i, admitted);
@@ -97,24 +98,21 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
   }
 
  private:
-  void AuditItem(const v1::AssignRoleRequest& item, const absl::Status& status,
-                 const v1::AssignRoleResponse* response) {
+  // Records one item's outcome and waits until it is durable; the write's error if it failed.
+  absl::Status AuditItem(const v1::AssignRoleRequest& item, const absl::Status& status,
+                         const v1::AssignRoleResponse* response) {
     audit_ = AssignAudit(item);
     const std::string detail = response != nullptr ? DescribeAssign(*response) : std::string(status.message());
-    (void)WriteAuditAndWait(status.ok() ? "OK" : absl::StatusCodeToString(status.code()), detail, status);
+    absl::Status written =
+        WriteAuditAndWait(status.ok() ? "OK" : absl::StatusCodeToString(status.code()), detail, status);
     audit_.reset();
+    return written;
   }
 
   void OnItem(int index, absl::StatusOr<v1::AssignRoleResponse> result) {
     absl::Status status = result.status();
-    {
-      audit_ = AssignAudit(items_by_index_[index]);
-      const std::string detail = result.ok() ? DescribeAssign(*result) : std::string(status.message());
-      absl::Status audited = WriteAuditAndWait(result.ok() ? "OK" : absl::StatusCodeToString(status.code()),
-                                               detail, status);
-      audit_.reset();
-      if (result.ok() && !audited.ok()) status = audited;
-    }
+    absl::Status audited = AuditItem(items_by_index_[index], status, result.ok() ? &*result : nullptr);
+    if (result.ok() && !audited.ok()) status = audited;
     if (!status.ok()) {
       Enqueue(index, status);
       return;
