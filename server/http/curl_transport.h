@@ -21,7 +21,8 @@
 namespace partner::http {
 
 struct CurlTransportOptions {
-  // PEM bundle of trusted CAs; empty uses the system store.
+  // PEM bundle of trusted CAs; empty uses the system's bundle. Parsed at the first connection
+  // and kept for 24 hours, not re-read for each new connection.
   std::string ca_bundle_file;
   // http:// URLs fail with FAILED_PRECONDITION unless allowed (the emulator on loopback).
   bool allow_plain_http = false;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -327,6 +328,56 @@ TEST(CurlTransportTest, HttpsWithTheConfiguredCaBundleSucceeds) {
   absl::StatusOr<HttpResponse> response = SendAndWait(*transport, Request("POST", server.Url("/echo"), "over tls"));
   ASSERT_THAT(response.status(), IsOk());
   EXPECT_EQ(response->body, "POST\nover tls");
+}
+
+// Sends `count` slow requests at once, so the transport needs that many connections.
+std::vector<absl::StatusOr<HttpResponse>> SendConcurrently(HttpClient& client, const std::string& url, int count) {
+  std::vector<absl::StatusOr<HttpResponse>> responses(count, absl::UnknownError("not answered"));
+  std::atomic<int> finished{0};
+  absl::Notification all_done;
+  for (int i = 0; i < count; ++i) {
+    client.Send(Request("GET", url), [&, i](absl::StatusOr<HttpResponse> response) {
+      responses[i] = std::move(response);
+      if (finished.fetch_add(1) + 1 == count) all_done.Notify();
+    });
+  }
+  all_done.WaitForNotificationWithTimeout(absl::Seconds(20));
+  return responses;
+}
+
+TEST(CurlTransportTest, HttpsNewConnectionsResumeTheTlsSessionOfTheFirst) {
+  LoopbackServer server(LoopbackServer::Tls::kOn);
+  CurlTransportOptions options;
+  options.ca_bundle_file = server.ca_file();
+  auto transport = MakeTransport(options);
+  ASSERT_THAT(SendAndWait(*transport, Request("GET", server.Url("/echo"))).status(), IsOk());
+  for (const auto& response : SendConcurrently(*transport, server.Url("/delay/300"), 3)) {
+    ASSERT_THAT(response.status(), IsOk());
+  }
+  EXPECT_EQ(server.connections_accepted(), 3);
+  // The first connection's two requests came over a full handshake; each new one resumed.
+  EXPECT_EQ(server.requests_on_resumed_sessions(), 2);
+}
+
+TEST(CurlTransportTest, HttpsParsesTheCaBundleOnceForAllConnections) {
+  LoopbackServer server(LoopbackServer::Tls::kOn);
+  const std::string bundle = absl::StrCat(::testing::TempDir(), "ca-read-once-", getpid(), ".pem");
+  {
+    std::ifstream original(server.ca_file());
+    std::ofstream copy(bundle);
+    copy << original.rdbuf();
+  }
+  CurlTransportOptions options;
+  options.ca_bundle_file = bundle;
+  auto transport = MakeTransport(options);
+  ASSERT_THAT(SendAndWait(*transport, Request("GET", server.Url("/echo"))).status(), IsOk());
+  // Gone from disk: the new connections can only verify the server with the store parsed for the
+  // first one.
+  ASSERT_EQ(std::remove(bundle.c_str()), 0);
+  for (const auto& response : SendConcurrently(*transport, server.Url("/delay/300"), 3)) {
+    EXPECT_THAT(response.status(), IsOk());
+  }
+  EXPECT_EQ(server.connections_accepted(), 3);
 }
 
 TEST(CurlTransportTest, HttpsWithAnUntrustedCertificateIsRefused) {

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -90,6 +91,9 @@ void ReplyLater(evutil_socket_t, short, void* user) {
 
 LoopbackServer::LoopbackServer(Tls tls) {
   evthread_use_pthreads();
+  // OpenSSL writes to the socket without MSG_NOSIGNAL: a client that hangs up mid-handshake must
+  // fail its test, not end the test binary with SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   if (tls == Tls::kOn) {
     static std::atomic<int> counter{0};
     ca_file_ = absl::StrCat(::testing::TempDir(), "loopback-ca-", getpid(), "-", counter.fetch_add(1), ".pem");
@@ -155,6 +159,10 @@ std::string LoopbackServer::Url(const std::string& path) const {
 void LoopbackServer::OnRequest(evhttp_request* request, void* user) {
   auto* server = static_cast<LoopbackServer*>(user);
   server->requests_served_.fetch_add(1);
+  if (server->tls_ != nullptr) {
+    SSL* tls = bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(evhttp_request_get_connection(request)));
+    if (tls != nullptr && SSL_session_reused(tls) == 1) server->requests_on_resumed_sessions_.fetch_add(1);
+  }
   const absl::string_view path = evhttp_request_get_uri(request);
   evkeyvalq* out_headers = evhttp_request_get_output_headers(request);
   int number = 0;

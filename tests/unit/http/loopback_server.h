@@ -8,7 +8,8 @@
 //   /status/<code>  that status, empty body
 //   /hang           never answers
 // With Tls::kOn it serves HTTPS with a fresh self-signed certificate for 127.0.0.1, written to
-// ca_file() for the client to trust.
+// ca_file() for the client to trust, and counts the requests that arrive on a connection whose TLS
+// session was resumed rather than negotiated afresh.
 #ifndef PARTNER_TESTS_UNIT_HTTP_LOOPBACK_SERVER_H_
 #define PARTNER_TESTS_UNIT_HTTP_LOOPBACK_SERVER_H_
 
@@ -39,6 +40,7 @@ class LoopbackServer {
   const std::string& ca_file() const { return ca_file_; }
   int connections_accepted() const { return connections_accepted_.load(); }
   int requests_served() const { return requests_served_.load(); }
+  int requests_on_resumed_sessions() const { return requests_on_resumed_sessions_.load(); }
 
  private:
   static void OnRequest(evhttp_request* request, void* user);
@@ -51,6 +53,7 @@ class LoopbackServer {
   int port_ = 0;
   std::atomic<int> connections_accepted_{0};
   std::atomic<int> requests_served_{0};
+  std::atomic<int> requests_on_resumed_sessions_{0};
   std::thread thread_;
 };
 
