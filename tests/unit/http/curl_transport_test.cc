@@ -351,12 +351,16 @@ TEST(CurlTransportTest, HttpsNewConnectionsResumeTheTlsSessionOfTheFirst) {
   options.ca_bundle_file = server.ca_file();
   auto transport = MakeTransport(options);
   ASSERT_THAT(SendAndWait(*transport, Request("GET", server.Url("/echo"))).status(), IsOk());
-  for (const auto& response : SendConcurrently(*transport, server.Url("/delay/300"), 3)) {
+  // Two at once: one reuses the first connection, the other opens a new one. One new connection
+  // only: with libcurl 7.88 and OpenSSL 3, a session one connection has resumed is not offered by
+  // the next until a new ticket arrives, so a third connection whose handshake started after the
+  // second's had finished negotiated afresh (4 runs in 100 on two busy cores).
+  for (const auto& response : SendConcurrently(*transport, server.Url("/delay/300"), 2)) {
     ASSERT_THAT(response.status(), IsOk());
   }
-  EXPECT_EQ(server.connections_accepted(), 3);
-  // The first connection's two requests came over a full handshake; each new one resumed.
-  EXPECT_EQ(server.requests_on_resumed_sessions(), 2);
+  EXPECT_EQ(server.connections_accepted(), 2);
+  // The first connection's two requests came over a full handshake; the new one resumed.
+  EXPECT_EQ(server.requests_on_resumed_sessions(), 1);
 }
 
 TEST(CurlTransportTest, HttpsParsesTheCaBundleOnceForAllConnections) {
