@@ -24,6 +24,8 @@ ABSL_FLAG(std::string, rest_url, "", "emulator base URL for --mode=rest");
 ABSL_FLAG(std::string, emulator_url, "", "emulator base URL whose /_emulator/counters are read (optional)");
 ABSL_FLAG(std::string, ca_file, "", "PEM CA trusted for the emulator's https");
 ABSL_FLAG(int, server_pid, 0, "process whose CPU, RSS and threads are reported (0: none)");
+ABSL_FLAG(int, emulator_pid, 0,
+          "the emulator behind --target, whose CPU per upstream request is reported (0: none; needs --emulator_url)");
 ABSL_FLAG(std::string, mix, "get=1", "calls and weights: get, list, subs, assign");
 ABSL_FLAG(int, concurrency, 64, "closed loop: calls in flight");
 ABSL_FLAG(double, rate, 0, "open loop: calls per second (0: closed loop)");
@@ -93,6 +95,9 @@ int main(int argc, char** argv) {
   const std::string mode = absl::GetFlag(FLAGS_mode);
   absl::StatusOr<Mix> mix = Mix::Parse(absl::GetFlag(FLAGS_mix));
   if (!mix.ok()) Fail(std::string(mix.status().message()));
+  if (absl::GetFlag(FLAGS_emulator_pid) != 0 && absl::GetFlag(FLAGS_emulator_url).empty()) {
+    Fail("--emulator_pid: needs --emulator_url, whose request counters divide its CPU");
+  }
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
   const double rate = absl::GetFlag(FLAGS_rate);
   RunLimits limits{absl::Seconds(absl::GetFlag(FLAGS_duration_s)), absl::GetFlag(FLAGS_total_calls)};
@@ -157,7 +162,9 @@ int main(int argc, char** argv) {
 
   const json before = Counters();
   ProcessSampler sampler(static_cast<pid_t>(absl::GetFlag(FLAGS_server_pid)));
+  ProcessSampler emulator_sampler(static_cast<pid_t>(absl::GetFlag(FLAGS_emulator_pid)));
   sampler.Start();
+  emulator_sampler.Start();
   const double own_cpu_before = partner::bench::OwnCpuSeconds();
   std::int64_t rpcs = 0;
   if (mode == "grpc" || mode == "rest") {
@@ -180,6 +187,7 @@ int main(int argc, char** argv) {
   }
   const double own_cpu_seconds = partner::bench::OwnCpuSeconds() - own_cpu_before;
   sampler.Stop();
+  emulator_sampler.Stop();
   const json after = Counters();
   // The client side's cost of the same exchanges: in rest mode, what one HTTPS request costs a
   // libcurl client (the generator's own bookkeeping included, so an upper estimate of it).
@@ -192,9 +200,14 @@ int main(int argc, char** argv) {
   out["server"] = server;
   if (!after.empty()) {
     json upstream = Delta(before, after);
-    if (rpcs > 0) {
-      const std::int64_t requests = upstream.value("upstreamRequests", std::int64_t{0});
-      upstream["per_rpc"] = static_cast<double>(requests) / static_cast<double>(rpcs);
+    const std::int64_t requests = upstream.value("upstreamRequests", std::int64_t{0});
+    if (rpcs > 0) upstream["per_rpc"] = static_cast<double>(requests) / static_cast<double>(rpcs);
+    // What the upstream's own work costs under this very mix and load, which a separate direct run
+    // of one route cannot tell: the mix's routes, tokens and connections cost it differently.
+    json emulator = emulator_sampler.Summary();
+    if (emulator.contains("cpu_seconds") && requests > 0) {
+      emulator["cpu_us_per_request"] = emulator["cpu_seconds"].get<double>() * 1e6 / static_cast<double>(requests);
+      upstream["emulator"] = emulator;
     }
     out["upstream"] = upstream;
   }
