@@ -163,8 +163,8 @@ int main(int argc, char** argv) {
   const json before = Counters();
   ProcessSampler sampler(static_cast<pid_t>(absl::GetFlag(FLAGS_server_pid)));
   ProcessSampler emulator_sampler(static_cast<pid_t>(absl::GetFlag(FLAGS_emulator_pid)));
-  sampler.Start();
-  emulator_sampler.Start();
+  if (absl::Status s = sampler.Start(); !s.ok()) Fail(absl::StrCat("--server_pid: ", s.message()));
+  if (absl::Status s = emulator_sampler.Start(); !s.ok()) Fail(absl::StrCat("--emulator_pid: ", s.message()));
   const double own_cpu_before = partner::bench::OwnCpuSeconds();
   std::int64_t rpcs = 0;
   if (mode == "grpc" || mode == "rest") {

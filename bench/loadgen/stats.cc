@@ -89,6 +89,7 @@ ProcessSampler::Snapshot ProcessSampler::Read() const {
     double utime = 0, stime = 0;
     if (fields.size() > 13 && absl::SimpleAtod(fields[11], &utime) && absl::SimpleAtod(fields[12], &stime)) {
       s.cpu_seconds = (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+      s.readable = true;
     }
   }
   std::ifstream status(absl::StrCat("/proc/", pid_, "/status"));
@@ -105,9 +106,12 @@ ProcessSampler::Snapshot ProcessSampler::Read() const {
   return s;
 }
 
-void ProcessSampler::Start() {
-  if (pid_ == 0) return;
+absl::Status ProcessSampler::Start() {
+  if (pid_ == 0) return absl::OkStatus();
   start_ = Read();
+  if (!start_.readable) {
+    return absl::NotFoundError(absl::StrCat("process ", pid_, ": cannot read /proc/", pid_, "/stat"));
+  }
   max_threads_ = start_.threads;
   max_rss_kib_ = std::max(start_.rss_kib, start_.hwm_kib);
   running_ = true;
@@ -119,6 +123,7 @@ void ProcessSampler::Start() {
       absl::SleepFor(absl::Milliseconds(100));
     }
   });
+  return absl::OkStatus();
 }
 
 void ProcessSampler::Stop() {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
@@ -43,7 +44,8 @@ class ProcessSampler {
  public:
   explicit ProcessSampler(pid_t pid) : pid_(pid) {}
   ~ProcessSampler() { Stop(); }
-  void Start();
+  // NotFound when the process cannot be read, so a mistyped pid is not reported as an idle one.
+  absl::Status Start();
   void Stop();
   // {"pid","cpu_seconds","peak_rss_mib","max_threads","threads_at_end"}; empty when pid is 0.
   nlohmann::json Summary() const;
@@ -54,6 +56,7 @@ class ProcessSampler {
     std::int64_t threads = 0;
     std::int64_t rss_kib = 0;
     std::int64_t hwm_kib = 0;
+    bool readable = false;
   };
   Snapshot Read() const;
 

@@ -1,11 +1,14 @@
 #include "bench/loadgen/stats.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <thread>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
 namespace partner::bench {
@@ -65,7 +68,7 @@ TEST(OwnCpuSecondsTest, CountsTheCpuEveryThreadSpends) {
 
 TEST(ProcessSamplerTest, ReportsTheSampledProcessCpuThreadsAndRss) {
   ProcessSampler sampler(::getpid());
-  sampler.Start();
+  ASSERT_TRUE(sampler.Start().ok());
   std::thread other([] { Spin(absl::Milliseconds(300)); });
   other.join();
   sampler.Stop();
@@ -79,9 +82,21 @@ TEST(ProcessSamplerTest, ReportsTheSampledProcessCpuThreadsAndRss) {
 
 TEST(ProcessSamplerTest, PidZeroMeansNothingToSample) {
   ProcessSampler sampler(0);
-  sampler.Start();
+  ASSERT_TRUE(sampler.Start().ok());
   sampler.Stop();
   EXPECT_TRUE(sampler.Summary().empty());
+}
+
+TEST(ProcessSamplerTest, AProcessThatIsGoneIsNotFoundNamingItsPid) {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  ProcessSampler sampler(child);
+  const absl::Status status = sampler.Start();
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(status.message().find(absl::StrCat("process ", child, ":")), std::string::npos) << status;
+  sampler.Stop();
 }
 
 }  // namespace
