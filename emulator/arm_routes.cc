@@ -255,12 +255,12 @@ EmuResponse Services::HandleArm(const EmuRequest& request) {
       }
     }
     std::vector<const RoleAssignment*> matching;
-    for (const auto& [key, a] : assignments_) {
-      if (principal && !absl::EqualsIgnoreCase(a.principal_id, *principal)) continue;
-      const bool above = IsAtOrAbove(a.scope, scope);
-      const bool below = IsAtOrAbove(scope, a.scope);
+    for (const RoleAssignment* a : assignments_.InSubscription(subscription)) {
+      if (principal && !absl::EqualsIgnoreCase(a->principal_id, *principal)) continue;
+      const bool above = IsAtOrAbove(a->scope, scope);
+      const bool below = IsAtOrAbove(scope, a->scope);
       if (at_scope_only ? !above : !(above || below)) continue;
-      matching.push_back(&a);
+      matching.push_back(a);
     }
     std::size_t offset = 0;
     if (std::optional<absl::string_view> skip = request.Query("$skipToken")) {
@@ -284,19 +284,19 @@ EmuResponse Services::HandleArm(const EmuRequest& request) {
     return error(400, "InvalidRoleAssignmentId", absl::StrCat("The role assignment ID '", *name, "' is not valid. The role assignment ID must be a GUID."));
   }
   const std::string key = Lower(*name);
-  auto existing = assignments_.find(key);
+  const RoleAssignment* existing = assignments_.Find(key);
   if (request.method == "GET") {
     Count("arm.get_role_assignment");
-    if (existing == assignments_.end() || !absl::EqualsIgnoreCase(existing->second.scope, scope)) {
+    if (existing == nullptr || !absl::EqualsIgnoreCase(existing->scope, scope)) {
       return error(404, "RoleAssignmentNotFound", "The role assignment '" + *name + "' is not found.");
     }
-    return respond(200, AssignmentJson(existing->second, subscription));
+    return respond(200, AssignmentJson(*existing, subscription));
   }
   if (request.method == "DELETE") {
     Count("arm.delete_role_assignment");
-    if (existing == assignments_.end() || !absl::EqualsIgnoreCase(existing->second.scope, scope)) return respond(204, nullptr);
-    json body = AssignmentJson(existing->second, subscription);
-    assignments_.erase(existing);
+    if (existing == nullptr || !absl::EqualsIgnoreCase(existing->scope, scope)) return respond(204, nullptr);
+    json body = AssignmentJson(*existing, subscription);
+    assignments_.Erase(key);
     state_changed_ = true;
     return respond(200, body);
   }
@@ -345,30 +345,29 @@ EmuResponse Services::HandleArm(const EmuRequest& request) {
                               ". Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype"));
   }
   RoleAssignment wanted{Lower(*name), scope, Lower(role_guid), Lower(principal_id), principal_type.empty() ? "User" : principal_type, description, clock_()};
-  if (existing != assignments_.end()) {
-    const RoleAssignment& have = existing->second;
+  if (existing != nullptr) {
+    const RoleAssignment& have = *existing;
     if (!absl::EqualsIgnoreCase(have.scope, scope) || have.role_definition_guid != wanted.role_definition_guid ||
         have.principal_id != wanted.principal_id) {
       return error(400, "RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.");
     }
     return respond(200, AssignmentJson(have, subscription));
   }
-  int in_subscription = 0;
-  for (const auto& [k, a] : assignments_) {
-    if (IsAtOrAbove(absl::StrCat("/subscriptions/", subscription), a.scope)) ++in_subscription;
-    if (absl::EqualsIgnoreCase(a.scope, scope) && a.role_definition_guid == wanted.role_definition_guid &&
-        a.principal_id == wanted.principal_id) {
+  const std::vector<const RoleAssignment*> in_subscription = assignments_.InSubscription(subscription);
+  for (const RoleAssignment* a : in_subscription) {
+    if (absl::EqualsIgnoreCase(a->scope, scope) && a->role_definition_guid == wanted.role_definition_guid &&
+        a->principal_id == wanted.principal_id) {
       return error(409, "RoleAssignmentExists",
                    options_.arm_exists_names_existing_id
-                       ? absl::StrCat("The role assignment already exists. The ID of the existing role assignment is ", Hyphenless(a.name), ".")
+                       ? absl::StrCat("The role assignment already exists. The ID of the existing role assignment is ", Hyphenless(a->name), ".")
                        : std::string("The role assignment already exists."));
     }
   }
-  if (in_subscription >= options_.role_assignment_limit) {
+  if (static_cast<int>(in_subscription.size()) >= options_.role_assignment_limit) {
     return error(400, "RoleAssignmentLimitExceeded", "No more role assignments can be created.");
   }
   const json created = AssignmentJson(wanted, subscription);
-  assignments_[key] = std::move(wanted);
+  assignments_.Put(std::move(wanted));
   state_changed_ = true;
   return respond(201, created);
 }

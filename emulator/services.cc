@@ -133,8 +133,8 @@ absl::Status Services::LoadState() {
         a.name = Lower(a.name);
         a.role_definition_guid = Lower(a.role_definition_guid);
         a.principal_id = Lower(a.principal_id);
-        if (assignments_.count(a.name) != 0) return UnusableStateFile(path, absl::StrCat(where, ".name: ", a.name, " appears twice"));
-        assignments_[a.name] = std::move(a);
+        if (assignments_.Find(a.name) != nullptr) return UnusableStateFile(path, absl::StrCat(where, ".name: ", a.name, " appears twice"));
+        assignments_.Put(std::move(a));
       }
     }
     state_changed_ = true;
@@ -149,7 +149,7 @@ std::optional<Services::StateSnapshot> Services::TakeStateSnapshot() {
   StateSnapshot snapshot;
   snapshot.generation = ++state_generation_;
   snapshot.state.users = created_users_;
-  for (const auto& [name, assignment] : assignments_) snapshot.state.role_assignments.push_back(assignment);
+  for (const auto& [name, assignment] : assignments_.by_name()) snapshot.state.role_assignments.push_back(assignment);
   return snapshot;
 }
 
@@ -297,7 +297,7 @@ Counters Services::counters() const {
 std::vector<RoleAssignment> Services::role_assignments() const {
   absl::MutexLock lock(&mu_);
   std::vector<RoleAssignment> out;
-  for (const auto& [name, assignment] : assignments_) out.push_back(assignment);
+  for (const auto& [name, assignment] : assignments_.by_name()) out.push_back(assignment);
   return out;
 }
 
@@ -336,7 +336,7 @@ void Services::AddRoleAssignment(RoleAssignment assignment) {
     assignment.name = Lower(assignment.name);
     assignment.role_definition_guid = Lower(assignment.role_definition_guid);
     assignment.principal_id = Lower(assignment.principal_id);
-    assignments_[assignment.name] = std::move(assignment);
+    assignments_.Put(std::move(assignment));
     state_changed_ = true;
     snapshot = TakeStateSnapshot();
   }
@@ -360,7 +360,7 @@ EmuResponse Services::HandleAdmin(const EmuRequest& request) {
   }
   if (request.segments.size() == 2 && request.segments[1] == "role-assignments" && request.method == "GET") {
     nlohmann::json list = nlohmann::json::array();
-    for (const auto& [name, a] : assignments_) {
+    for (const auto& [name, a] : assignments_.by_name()) {
       list.push_back({{"name", a.name}, {"scope", a.scope}, {"roleDefinitionId", a.role_definition_guid},
                       {"principalId", a.principal_id}, {"principalType", a.principal_type}});
     }
@@ -372,7 +372,7 @@ EmuResponse Services::HandleAdmin(const EmuRequest& request) {
     // holding them carry on.
     customers_ = SeedCustomers(options_.seed);
     for (auto& [id, subscription] : azure_) subscription.authorization_denied = false;
-    assignments_.clear();
+    assignments_.Clear();
     created_users_.clear();
     arm_buckets_.clear();
     counters_ = Counters{};

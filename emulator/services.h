@@ -157,7 +157,7 @@ class Services {
   std::vector<Customer> customers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, AzureSubscription> azure_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, RoleDefinition> custom_roles_ ABSL_GUARDED_BY(mu_);  // tenant -> role
-  std::map<std::string, RoleAssignment> assignments_ ABSL_GUARDED_BY(mu_);  // lower-case name -> assignment
+  RoleAssignmentStore assignments_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, IssuedToken> tokens_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Bucket> arm_buckets_ ABSL_GUARDED_BY(mu_);
   Counters counters_ ABSL_GUARDED_BY(mu_);

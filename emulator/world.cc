@@ -5,6 +5,7 @@
 
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -136,6 +137,52 @@ std::vector<Customer> SeedCustomers(const SeedOptions& options) {
   std::sort(customers.begin(), customers.end(),
             [](const Customer& a, const Customer& b) { return a.company_name < b.company_name; });
   return customers;
+}
+
+namespace {
+
+// "/subscriptions/{id}" or ".../resourceGroups/{rg}" -> lower-case id; "" for any other scope.
+std::string SubscriptionOfScope(absl::string_view scope) {
+  constexpr absl::string_view kPrefix = "/subscriptions/";
+  if (scope.size() <= kPrefix.size() || !absl::EqualsIgnoreCase(scope.substr(0, kPrefix.size()), kPrefix)) return "";
+  absl::string_view rest = scope.substr(kPrefix.size());
+  return absl::AsciiStrToLower(rest.substr(0, rest.find('/')));
+}
+
+}  // namespace
+
+const RoleAssignment* RoleAssignmentStore::Find(const std::string& name) const {
+  auto it = by_name_.find(name);
+  return it == by_name_.end() ? nullptr : &it->second;
+}
+
+void RoleAssignmentStore::Put(RoleAssignment assignment) {
+  Erase(assignment.name);
+  names_by_subscription_[SubscriptionOfScope(assignment.scope)].insert(assignment.name);
+  std::string name = assignment.name;
+  by_name_.emplace(std::move(name), std::move(assignment));
+}
+
+void RoleAssignmentStore::Erase(const std::string& name) {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return;
+  auto names = names_by_subscription_.find(SubscriptionOfScope(it->second.scope));
+  names->second.erase(name);
+  if (names->second.empty()) names_by_subscription_.erase(names);
+  by_name_.erase(it);
+}
+
+void RoleAssignmentStore::Clear() {
+  by_name_.clear();
+  names_by_subscription_.clear();
+}
+
+std::vector<const RoleAssignment*> RoleAssignmentStore::InSubscription(absl::string_view subscription_id) const {
+  std::vector<const RoleAssignment*> out;
+  auto names = names_by_subscription_.find(absl::AsciiStrToLower(subscription_id));
+  if (names == names_by_subscription_.end()) return out;
+  for (const std::string& name : names->second) out.push_back(&by_name_.at(name));
+  return out;
 }
 
 }  // namespace partner::emulator

@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace partner::emulator {
@@ -84,6 +86,24 @@ struct RoleAssignment {
   std::string principal_type;
   std::string description;
   absl::Time created;
+};
+
+// Role assignments by lower-case name, with the names in each subscription: a list or a PUT reads
+// its subscription's assignments only, as ARM does, instead of every tenant's.
+class RoleAssignmentStore {
+ public:
+  const RoleAssignment* Find(const std::string& name) const;
+  // Replaces an assignment of the same name, wherever it was.
+  void Put(RoleAssignment assignment);
+  void Erase(const std::string& name);
+  void Clear();
+  // The assignments whose scope is the subscription or inside it, in name order.
+  std::vector<const RoleAssignment*> InSubscription(absl::string_view subscription_id) const;
+  const std::map<std::string, RoleAssignment>& by_name() const { return by_name_; }
+
+ private:
+  std::map<std::string, RoleAssignment> by_name_;
+  std::map<std::string, std::set<std::string>> names_by_subscription_;  // lower-case id -> names
 };
 
 struct IssuedToken {

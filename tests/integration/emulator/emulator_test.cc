@@ -254,6 +254,55 @@ TEST_F(EmulatorTest, RoleAssignmentsBehaveLikeArm) {
   EXPECT_EQ(Fetch("GET", AssignmentUrl(subscription, name), {bearer}).Json()["error"]["code"], "RoleAssignmentNotFound");
 }
 
+TEST_F(EmulatorTest, EachSubscriptionListsCountsAndConflictsOnlyWithItsOwnAssignments) {
+  emulator::EmulatorOptions options;
+  options.services.role_assignment_limit = 2;
+  Start(std::move(options));
+  const std::vector<emulator::Customer> customers = emu_->services().customers();
+  struct Side {
+    std::string subscription, principal, bearer;
+  };
+  auto side = [&](const emulator::Customer& customer) {
+    return Side{AzureSubscriptionOf(customer), customer.users.front().id, Bearer(Token(*emu_, customer.id, kArm))};
+  };
+  const Side a = side(customers[0]);
+  const Side b = side(customers[1]);
+  auto put = [&](const Side& s, const std::string& name, const std::string& role) {
+    return Fetch("PUT", AssignmentUrl(s.subscription, name), {s.bearer, "Content-Type: application/json"},
+                 AssignmentBody(s.subscription, role, s.principal));
+  };
+  auto listed_names = [&](const Side& s, const std::string& subscription_in_url) {
+    Reply listed = Fetch("GET", Url(absl::StrCat("/subscriptions/", subscription_in_url,
+                                                 "/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01")),
+                         {s.bearer});
+    EXPECT_EQ(listed.status, 200) << listed.body;
+    std::set<std::string> names;
+    const nlohmann::json body = listed.Json();
+    for (const auto& assignment : body["value"]) names.insert(assignment["name"]);
+    return names;
+  };
+  const std::string contributor = "b24988ac-6180-42a0-ab88-20f7382dd24c";
+  ASSERT_EQ(put(b, "b0000000-0000-4000-8000-000000000001", kReader).status, 201);
+  ASSERT_EQ(put(b, "b0000000-0000-4000-8000-000000000002", contributor).status, 201);
+  // Subscription b is at its limit; a is untouched by it.
+  EXPECT_EQ(put(b, "b0000000-0000-4000-8000-000000000003", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635").Json()["error"]["code"],
+            "RoleAssignmentLimitExceeded");
+  ASSERT_EQ(put(a, "a0000000-0000-4000-8000-000000000001", kReader).status, 201);
+  EXPECT_EQ(listed_names(a, a.subscription), std::set<std::string>{"a0000000-0000-4000-8000-000000000001"});
+  EXPECT_EQ(listed_names(a, absl::AsciiStrToUpper(a.subscription)), std::set<std::string>{"a0000000-0000-4000-8000-000000000001"})
+      << "subscription ids compare without case";
+  EXPECT_EQ(listed_names(b, b.subscription),
+            (std::set<std::string>{"b0000000-0000-4000-8000-000000000001", "b0000000-0000-4000-8000-000000000002"}));
+  // A name already used in b cannot be taken in a, and a deletion in b frees a place there only.
+  EXPECT_EQ(put(a, "b0000000-0000-4000-8000-000000000001", contributor).Json()["error"]["code"],
+            "RoleAssignmentUpdateNotPermitted");
+  EXPECT_EQ(Fetch("DELETE", AssignmentUrl(b.subscription, "b0000000-0000-4000-8000-000000000002"), {b.bearer}).status, 200);
+  EXPECT_EQ(put(b, "b0000000-0000-4000-8000-000000000003", contributor).status, 201);
+  EXPECT_EQ(put(a, "a0000000-0000-4000-8000-000000000002", contributor).status, 201);
+  EXPECT_EQ(put(a, "a0000000-0000-4000-8000-000000000003", "8e3af657-a8ff-443c-a75c-2fe8c4bcb635").Json()["error"]["code"],
+            "RoleAssignmentLimitExceeded");
+}
+
 TEST_F(EmulatorTest, ANewUserIsPrincipalNotFoundUntilReplicatedUnlessPrincipalTypeIsGiven) {
   const emulator::Customer customer = FirstCustomer();
   const std::string subscription = AzureSubscriptionOf(customer);
