@@ -15,15 +15,21 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/memory/memory.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -76,36 +82,55 @@ int Refuse(const absl::Status& status) {
   return 2;
 }
 
-// The sandbox's configuration: plaintext on loopback, every caller admitted, audit records in a
-// per-process file under $TMPDIR.
-GatewayConfig SandboxConfig() {
+// The sandbox's files: the emulator's CA, the generated app credential and, unless --audit_log
+// says otherwise, the audit log. They live in a directory only this user can read, under $TMPDIR,
+// and go when the gateway exits: the emulator's world goes with the process, and a private key or
+// the records of changes to that world are of no use after it (a test suite starts hundreds).
+class SandboxDirectory {
+ public:
+  static absl::StatusOr<std::unique_ptr<SandboxDirectory>> Create() {
+    const char* tmp = std::getenv("TMPDIR");
+    const std::string parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+    std::string path = absl::StrCat(parent, "/partner-gateway-sandbox-XXXXXX");
+    if (::mkdtemp(path.data()) == nullptr) {
+      return absl::UnavailableError(absl::StrCat("cannot create a private directory under ", parent, ": ",
+                                                 std::strerror(errno)));
+    }
+    return absl::WrapUnique(new SandboxDirectory(std::move(path)));
+  }
+
+  SandboxDirectory(const SandboxDirectory&) = delete;
+  SandboxDirectory& operator=(const SandboxDirectory&) = delete;
+  ~SandboxDirectory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+
+  std::string PathOf(absl::string_view name) const { return absl::StrCat(path_, "/", name); }
+
+  absl::StatusOr<std::string> WritePrivateFile(absl::string_view name, const std::string& content) const {
+    const std::string path = PathOf(name);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool written = fd >= 0 && ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
+    if (fd >= 0) written = ::close(fd) == 0 && written;
+    if (!written) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+    return path;
+  }
+
+ private:
+  explicit SandboxDirectory(std::string path) : path_(std::move(path)) {}
+
+  std::string path_;
+};
+
+// The sandbox's configuration: plaintext on loopback, every caller admitted.
+GatewayConfig SandboxConfig(const SandboxDirectory& files) {
   GatewayConfig config;
   config.add_listen_addresses("127.0.0.1:50051");
   config.set_admin_address("127.0.0.1:0");
   config.mutable_callers()->set_allow_unauthenticated(true);
-  const char* tmp = std::getenv("TMPDIR");
-  config.set_audit_log_path(absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
-                                         "/partner-gateway-sandbox-audit-", ::getpid(), ".jsonl"));
+  config.set_audit_log_path(files.PathOf("audit.jsonl"));
   return config;
-}
-
-// A directory only this user can read, under $TMPDIR, for the sandbox's generated credentials.
-absl::StatusOr<std::string> MakePrivateDirectory() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string path = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/partner-gateway-sandbox-XXXXXX");
-  if (::mkdtemp(path.data()) == nullptr) {
-    return absl::UnavailableError(absl::StrCat("cannot create a private directory under ", tmp != nullptr ? tmp : "/tmp"));
-  }
-  return path;
-}
-
-absl::StatusOr<std::string> WritePrivateFile(const std::string& dir, const std::string& name, const std::string& content) {
-  const std::string path = absl::StrCat(dir, "/", name);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool written = fd >= 0 && ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size());
-  if (fd >= 0) written = ::close(fd) == 0 && written;
-  if (!written) return absl::UnavailableError(absl::StrCat("cannot write ", path));
-  return path;
 }
 
 // Three partnerctl commands that work against this sandbox's seeded data.
@@ -197,9 +222,14 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
 
+  // Declared before everything that writes into it, so it is removed after they are closed.
+  std::unique_ptr<SandboxDirectory> sandbox_files;
   GatewayConfig config;
   if (sandbox) {
-    config = SandboxConfig();
+    absl::StatusOr<std::unique_ptr<SandboxDirectory>> created = SandboxDirectory::Create();
+    if (!created.ok()) return Refuse(created.status());
+    sandbox_files = *std::move(created);
+    config = SandboxConfig(*sandbox_files);
   } else {
     absl::StatusOr<GatewayConfig> loaded = partner::config::LoadConfigFile(config_path);
     if (!loaded.ok()) return Refuse(loaded.status());
@@ -238,8 +268,6 @@ int main(int argc, char** argv) {
   // client assertion). Same clients, pipeline and token flow as production, other URLs.
   std::unique_ptr<partner::emulator::Emulator> emulator;
   if (sandbox) {
-    absl::StatusOr<std::string> dir = MakePrivateDirectory();
-    if (!dir.ok()) return Refuse(dir.status());
     absl::StatusOr<partner::emulator::AppCredential> app = partner::emulator::GenerateAppCredential("partner-gateway sandbox app");
     if (!app.ok()) return Refuse(app.status());
     partner::emulator::EmulatorOptions emulator_options;
@@ -251,9 +279,9 @@ int main(int argc, char** argv) {
         partner::emulator::Emulator::Start(emulator_options);
     if (!started.ok()) return Refuse(started.status());
     emulator = *std::move(started);
-    absl::StatusOr<std::string> ca = WritePrivateFile(*dir, "emulator-ca.pem", emulator->ca_certificate_pem());
-    absl::StatusOr<std::string> cert = WritePrivateFile(*dir, "app.crt", app->certificate_pem);
-    absl::StatusOr<std::string> key = WritePrivateFile(*dir, "app.key", app->private_key_pem);
+    absl::StatusOr<std::string> ca = sandbox_files->WritePrivateFile("emulator-ca.pem", emulator->ca_certificate_pem());
+    absl::StatusOr<std::string> cert = sandbox_files->WritePrivateFile("app.crt", app->certificate_pem);
+    absl::StatusOr<std::string> key = sandbox_files->WritePrivateFile("app.key", app->private_key_pem);
     for (const auto* written : {&ca, &cert, &key}) {
       if (!written->ok()) return Refuse(written->status());
     }
@@ -348,7 +376,8 @@ int main(int argc, char** argv) {
     std::printf("partner-gateway: health on %s:%d (grpc.health.v1, plaintext)\n",
                 partner::config::SplitHostPort(config.health_listen_address())->host.c_str(), health_port);
   }
-  std::printf("partner-gateway: audit log %s\n", config.audit_log_path().c_str());
+  std::printf("partner-gateway: audit log %s%s\n", config.audit_log_path().c_str(),
+              sandbox && absl::GetFlag(FLAGS_audit_log).empty() ? " (removed at exit, with the sandbox's credentials)" : "");
   if (sandbox) {
     std::printf("partner-gateway: SANDBOX: plaintext on loopback, every caller admitted; no real "
                 "Microsoft service is called\n");

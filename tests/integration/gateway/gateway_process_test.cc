@@ -8,11 +8,15 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <regex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -208,8 +212,21 @@ TEST(GatewayProcessTest, ServesHealthAndAdminFromAConfigThenDrainsOnSigterm) {
   EXPECT_THAT(result.err, HasSubstr("SIGTERM received, draining"));
 }
 
+// Names in `dir` and, one level down, in its directories ("sub/name"), sorted.
+std::vector<std::string> TreeOf(const std::string& dir) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir, error)) {
+    names.push_back(std::filesystem::relative(entry.path(), dir).string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 TEST(GatewayProcessTest, SandboxPrintsItsListeningLineAndAnswersTheApi) {
-  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--sandbox", "--listen", "127.0.0.1:0"});
+  TempDir tmp;
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--sandbox", "--listen", "127.0.0.1:0"},
+                              {.env = {"TMPDIR=" + tmp.Path("")}});
   const std::string first = gateway.ReadLine();
   const Listening listening = ParseFirstLine(first);
   ASSERT_GT(listening.port, 0) << first;
@@ -226,9 +243,23 @@ TEST(GatewayProcessTest, SandboxPrintsItsListeningLineAndAnswersTheApi) {
   const grpc::Status status = stub->ListCustomers(&context, request, &response);
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(response.customers_size(), 5);
+  // The generated credentials and the audit log are private to this user while the sandbox runs,
+  // and gone when it stops.
+  const std::vector<std::string> files = TreeOf(tmp.Path(""));
+  ASSERT_EQ(files.size(), 5u) << ::testing::PrintToString(files);
+  const std::string dir = files[0];
+  EXPECT_THAT(dir, StartsWith("partner-gateway-sandbox-"));
+  EXPECT_THAT(files, ::testing::ElementsAre(dir, dir + "/app.crt", dir + "/app.key", dir + "/audit.jsonl",
+                                            dir + "/emulator-ca.pem"));
+  struct stat info {};
+  ASSERT_EQ(::stat(tmp.Path(dir + "/app.key").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(tmp.Path(dir).c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0700u);
   gateway.Signal(SIGTERM);
   const testing::CommandResult result = gateway.Wait();
   EXPECT_EQ(result.exit_code, 0);
+  EXPECT_THAT(TreeOf(tmp.Path("")), ::testing::IsEmpty());
 }
 
 TEST(GatewayProcessTest, ServesTlsAndRequiresClientCertificatesWhenConfigured) {
