@@ -75,10 +75,11 @@ absl::StatusOr<std::unique_ptr<UpstreamStack>> UpstreamStack::Build(const config
   transport_options.ca_bundle_file = config.upstreams().ca_bundle_file();
   transport_options.allow_plain_http = config.allow_plain_http();
   transport_options.max_concurrent_transfers = config.limits().max_concurrent_upstream_requests();
+  transport_options.loop_threads = config.limits().upstream_threads();
   transport_options.attempt_timeout = absl::Seconds(config.upstreams().request_timeout_seconds());
   absl::StatusOr<std::unique_ptr<http::CurlTransport>> transport = http::CurlTransport::Create(transport_options);
   if (!transport.ok()) return transport.status();
-  // The transport's loop thread also serves every wait: backoff, rate limits, the operations'
+  // The transport's loop threads also serve every wait: backoff, rate limits, the operations'
   // sleeps. No thread of the process exists only to keep time.
   std::shared_ptr<http::Timer> timer = (*transport)->timer();
   stack->transport_ = std::move(*transport);

@@ -4,10 +4,12 @@
 #include <google/protobuf/text_format.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -243,6 +245,9 @@ void ApplyDefaults(v1::GatewayConfig& config) {
   if (limits.batch_concurrency() == 0) limits.set_batch_concurrency(16);
   if (limits.batch_per_customer_concurrency() == 0) limits.set_batch_per_customer_concurrency(4);
   if (limits.max_concurrent_rpcs() == 0) limits.set_max_concurrent_rpcs(10000);
+  if (limits.upstream_threads() == 0) {
+    limits.set_upstream_threads(static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u)));
+  }
 
   v1::CacheOptions& caches = *config.mutable_caches();
   if (caches.entitlements_ttl_seconds() == 0) caches.set_entitlements_ttl_seconds(300);
@@ -446,6 +451,7 @@ absl::Status ValidateConfig(const v1::GatewayConfig& config, const ValidateOptio
   CheckPositive(problems, "limits.batch_concurrency", limits.batch_concurrency());
   CheckPositive(problems, "limits.batch_per_customer_concurrency", limits.batch_per_customer_concurrency());
   CheckPositive(problems, "limits.max_concurrent_rpcs", limits.max_concurrent_rpcs());
+  CheckPositive(problems, "limits.upstream_threads", limits.upstream_threads());
   CheckPositive(problems, "caches.entitlements_ttl_seconds", config.caches().entitlements_ttl_seconds());
   CheckPositive(problems, "caches.role_definitions_ttl_seconds", config.caches().role_definitions_ttl_seconds());
   CheckPositive(problems, "drain_grace_seconds", config.drain_grace_seconds());

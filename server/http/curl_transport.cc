@@ -4,7 +4,10 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -72,6 +75,8 @@ class CurlTransport::Loop {
   // stops first (inline when it already has).
   void PostTimer(absl::Time when, TimerCallback callback);
   void Stop();
+  // Any thread: transfers posted to this loop and not yet completed.
+  int load() const { return load_.load(std::memory_order_relaxed); }
 
  private:
   static std::size_t OnBody(char* data, std::size_t size, std::size_t count, void* user);
@@ -114,6 +119,7 @@ class CurlTransport::Loop {
   std::vector<std::unique_ptr<Wait>> incoming_waits_ ABSL_GUARDED_BY(mu_);
   std::uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<int> load_ = 0;
 
   // Loop thread only.
   absl::flat_hash_map<std::uint64_t, std::unique_ptr<Transfer>> transfers_;
@@ -123,12 +129,14 @@ class CurlTransport::Loop {
   absl::flat_hash_map<Wait*, std::unique_ptr<Wait>> waits_;
 };
 
+// Waits take turns between the loops.
 class CurlTransport::LoopTimer final : public Timer {
  public:
-  explicit LoopTimer(std::weak_ptr<Loop> loop) : loop_(std::move(loop)) {}
+  explicit LoopTimer(const std::vector<std::shared_ptr<Loop>>& loops) : loops_(loops.begin(), loops.end()) {}
   absl::Time Now() override { return absl::Now(); }
   void After(absl::Duration delay, TimerCallback callback) override {
-    if (std::shared_ptr<Loop> loop = loop_.lock()) {
+    const std::size_t turn = next_.fetch_add(1, std::memory_order_relaxed) % loops_.size();
+    if (std::shared_ptr<Loop> loop = loops_[turn].lock()) {
       loop->PostTimer(absl::Now() + delay, std::move(callback));
       return;
     }
@@ -136,7 +144,8 @@ class CurlTransport::LoopTimer final : public Timer {
   }
 
  private:
-  std::weak_ptr<Loop> loop_;
+  const std::vector<std::weak_ptr<Loop>> loops_;
+  std::atomic<std::size_t> next_ = 0;
 };
 
 std::size_t CurlTransport::Loop::OnBody(char* data, std::size_t size, std::size_t count, void* user) {
@@ -250,6 +259,7 @@ std::uint64_t CurlTransport::Loop::Post(std::unique_ptr<Transfer> transfer) {
       const std::uint64_t id = next_id_++;
       transfer->id = id;
       transfer->loop = this;
+      load_.fetch_add(1, std::memory_order_relaxed);
       incoming_.push_back(std::move(transfer));
       event_active(wake_, EV_READ, 0);
       return id;
@@ -486,6 +496,7 @@ void CurlTransport::Loop::Complete(std::uint64_t id, absl::StatusOr<HttpResponse
   if (it == transfers_.end()) return;
   std::unique_ptr<Transfer> transfer = std::move(it->second);
   transfers_.erase(it);
+  load_.fetch_sub(1, std::memory_order_relaxed);
   if (transfer->in_multi) {
     curl_multi_remove_handle(multi_, transfer->easy);
     --active_;
@@ -609,31 +620,55 @@ absl::StatusOr<std::unique_ptr<CurlTransport>> CurlTransport::Create(CurlTranspo
   if (options.max_concurrent_transfers < 1) {
     return absl::InvalidArgumentError("max_concurrent_transfers must be at least 1");
   }
-  auto loop = std::make_shared<Loop>(std::move(options));
-  if (absl::Status status = loop->Init(); !status.ok()) return status;
-  // The thread shares ownership: it may outlive this object when the last reference to the
-  // transport is dropped inside a completion callback on the loop thread itself.
-  std::thread thread([loop] { loop->Run(); });
-  return std::unique_ptr<CurlTransport>(new CurlTransport(std::move(loop), std::move(thread)));
+  if (options.loop_threads < 1) return absl::InvalidArgumentError("loop_threads must be at least 1");
+  const int count = std::min(options.loop_threads, options.max_concurrent_transfers);
+  std::vector<std::shared_ptr<Loop>> loops;
+  for (int i = 0; i < count; ++i) {
+    CurlTransportOptions share = options;
+    share.max_concurrent_transfers = options.max_concurrent_transfers / count +
+                                     (i < options.max_concurrent_transfers % count ? 1 : 0);
+    auto loop = std::make_shared<Loop>(std::move(share));
+    if (absl::Status status = loop->Init(); !status.ok()) return status;
+    loops.push_back(std::move(loop));
+  }
+  std::vector<std::thread> threads;
+  for (const std::shared_ptr<Loop>& loop : loops) {
+    // The thread shares ownership: it may outlive this object when the last reference to the
+    // transport is dropped inside a completion callback on the loop thread itself.
+    threads.emplace_back([loop] { loop->Run(); });
+    pthread_setname_np(threads.back().native_handle(), "http-loop");
+  }
+  return std::unique_ptr<CurlTransport>(new CurlTransport(std::move(loops), std::move(threads)));
 }
 
-CurlTransport::CurlTransport(std::shared_ptr<Loop> loop, std::thread thread)
-    : loop_(std::move(loop)), thread_(std::move(thread)) {}
+CurlTransport::CurlTransport(std::vector<std::shared_ptr<Loop>> loops, std::vector<std::thread> threads)
+    : loops_(std::move(loops)), threads_(std::move(threads)) {}
 
 CurlTransport::~CurlTransport() {
-  loop_->Stop();
-  // Destroyed from a completion callback: the loop finishes the shutdown once that returns.
-  if (thread_.get_id() == std::this_thread::get_id()) {
-    thread_.detach();
-  } else {
-    thread_.join();
+  for (const std::shared_ptr<Loop>& loop : loops_) loop->Stop();
+  for (std::thread& thread : threads_) {
+    // Destroyed from a completion callback: that loop finishes the shutdown once it returns.
+    if (thread.get_id() == std::this_thread::get_id()) {
+      thread.detach();
+    } else {
+      thread.join();
+    }
   }
 }
 
-std::shared_ptr<Timer> CurlTransport::timer() const { return std::make_shared<LoopTimer>(loop_); }
+std::shared_ptr<Timer> CurlTransport::timer() const { return std::make_shared<LoopTimer>(loops_); }
+
+const std::shared_ptr<CurlTransport::Loop>& CurlTransport::LeastLoaded() const {
+  const std::shared_ptr<Loop>* least = &loops_.front();
+  for (const std::shared_ptr<Loop>& loop : loops_) {
+    if (loop->load() < (*least)->load()) least = &loop;
+  }
+  return *least;
+}
 
 void CurlTransport::Send(HttpRequest request, HttpDone done) {
-  if (absl::Status status = loop_->Check(request); !status.ok()) {
+  const std::shared_ptr<Loop>& loop = LeastLoaded();
+  if (absl::Status status = loop->Check(request); !status.ok()) {
     done(std::move(status));
     return;
   }
@@ -641,11 +676,11 @@ void CurlTransport::Send(HttpRequest request, HttpDone done) {
   std::shared_ptr<CancelToken> cancel = request.cancel;
   transfer->request = std::move(request);
   transfer->done = std::move(done);
-  const std::uint64_t id = loop_->Post(std::move(transfer));
+  const std::uint64_t id = loop->Post(std::move(transfer));
   if (id == 0 || cancel == nullptr) return;
   // Registered after Post so a cancellation racing with it finds the transfer on the loop. The
   // token may outlive the transport, hence the weak reference.
-  cancel->OnCancel([loop = std::weak_ptr<Loop>(loop_), id] {
+  cancel->OnCancel([loop = std::weak_ptr<Loop>(loop), id] {
     if (std::shared_ptr<Loop> alive = loop.lock()) alive->PostCancel(id);
   });
 }

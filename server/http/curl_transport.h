@@ -1,6 +1,7 @@
-// The one real HttpClient: libcurl's multi interface driven by a libevent loop on a single thread
-// owned by the transport (the curl/docs/examples/hiperfifo.c pattern). One multi handle serves
-// every request, so keep-alive connections and HTTP/2 sessions are shared per host.
+// The one real HttpClient: libcurl's multi interface driven by libevent loops on threads owned by
+// the transport (the curl/docs/examples/hiperfifo.c pattern). Each loop has a multi handle of its
+// own, so keep-alive connections and HTTP/2 sessions are shared per host within a loop; a request
+// goes to the loop with the fewest transfers.
 //
 // Thread-safety: Send() may be called from any thread, including from inside a `done` callback
 // (which runs on the loop thread); it never blocks on the network. Every `done` runs exactly once:
@@ -12,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -27,8 +29,11 @@ struct CurlTransportOptions {
   // http:// URLs fail with FAILED_PRECONDITION unless allowed (the emulator on loopback).
   bool allow_plain_http = false;
   // Transfers in flight at once across all hosts; further requests wait in a queue, still
-  // honouring their deadline and cancellation.
+  // honouring their deadline and cancellation. Divided evenly between the loops.
   int max_concurrent_transfers = 512;
+  // Event-loop threads (at most max_concurrent_transfers). Completion callbacks run on them, so
+  // more than one spreads both libcurl's work and the callers' continuations over cores.
+  int loop_threads = 1;
   absl::Duration connect_timeout = absl::Seconds(10);
   // Longest one attempt may take, however far the caller's deadline: an upstream that trickles
   // its answer fails this attempt with UNAVAILABLE (and retry decides) instead of holding the call
@@ -40,16 +45,16 @@ class CurlTransport final : public HttpClient {
  public:
   static absl::StatusOr<std::unique_ptr<CurlTransport>> Create(CurlTransportOptions options);
 
-  // Completes every pending request with CANCELLED, then joins the loop thread (unless called on
-  // that thread, from a completion callback: the loop then winds down after it returns).
+  // Completes every pending request with CANCELLED, then joins the loop threads (except the one
+  // it is called on, from a completion callback: that loop winds down after it returns).
   ~CurlTransport() override;
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;
 
   void Send(HttpRequest request, HttpDone done) override;
 
-  // Waits served by the transport's own loop thread, so a process needs no timer thread of its
-  // own: callbacks run on the loop thread. Destroying the transport runs every wait still
+  // Waits served by the transport's own loop threads, so a process needs no timer thread of its
+  // own: callbacks run on a loop thread. Destroying the transport runs every wait still
   // pending with CANCELLED; a wait started after that is cancelled at once. The timer does not
   // keep the transport alive.
   std::shared_ptr<Timer> timer() const;
@@ -58,12 +63,14 @@ class CurlTransport final : public HttpClient {
   class Loop;
   class LoopTimer;
 
-  CurlTransport(std::shared_ptr<Loop> loop, std::thread thread);
+  CurlTransport(std::vector<std::shared_ptr<Loop>> loops, std::vector<std::thread> threads);
+
+  const std::shared_ptr<Loop>& LeastLoaded() const;
 
   // Shared with the cancel callbacks registered on each request's CancelToken, which may outlive
   // the transport.
-  std::shared_ptr<Loop> loop_;
-  std::thread thread_;
+  std::vector<std::shared_ptr<Loop>> loops_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace partner::http

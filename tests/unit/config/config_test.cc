@@ -1,8 +1,10 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -121,6 +123,16 @@ TEST(ConfigTest, PlainHttpUpstreamIsRefusedOutsideTheSandbox) {
   EXPECT_THAT(ValidateConfig(config, {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("allow_plain_http: only allowed in the sandbox")));
   EXPECT_THAT(ValidateConfig(config, {.sandbox = true}), IsOk());
+}
+
+TEST(ConfigTest, UpstreamThreadsDefaultToOnePerCoreUpToFourAndMustBePositive) {
+  TempFiles files;
+  v1::GatewayConfig config = ValidConfig(files);
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  EXPECT_EQ(config.limits().upstream_threads(), std::clamp(cores, 1, 4));
+  config.mutable_limits()->set_upstream_threads(-1);
+  EXPECT_THAT(ValidateConfig(config, {}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limits.upstream_threads")));
 }
 
 TEST(ConfigTest, MissingCertificateFileIsRefusedNamingFieldAndPath) {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -161,6 +162,43 @@ TEST(CurlTransportTest, QueuesBeyondTheConcurrencyCap) {
   EXPECT_LE(server.connections_accepted(), 2);
 }
 
+TEST(CurlTransportTest, SpreadsTransfersOverItsLoopsWithinOneCapForAll) {
+  LoopbackServer server;
+  CurlTransportOptions options = PlainHttp();
+  options.loop_threads = 2;
+  options.max_concurrent_transfers = 4;
+  auto transport = MakeTransport(options);
+  constexpr int kRequests = 12;
+  absl::Mutex mu;
+  std::set<std::thread::id> threads;
+  std::atomic<int> ok{0};
+  std::atomic<int> finished{0};
+  absl::Notification all_done;
+  for (int i = 0; i < kRequests; ++i) {
+    transport->Send(Request("GET", server.Url("/delay/50")), [&](absl::StatusOr<HttpResponse> response) {
+      if (response.ok() && response->status == 200) ok.fetch_add(1);
+      {
+        absl::MutexLock lock(&mu);
+        threads.insert(std::this_thread::get_id());
+      }
+      if (finished.fetch_add(1) + 1 == kRequests) all_done.Notify();
+    });
+  }
+  ASSERT_TRUE(all_done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(ok.load(), kRequests);
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(threads.size(), 2u) << "both loops complete transfers";
+  // Two transfers at a time per loop, each on a keep-alive connection of that loop's own.
+  EXPECT_EQ(server.connections_accepted(), 4);
+}
+
+TEST(CurlTransportTest, RefusesZeroLoopThreads) {
+  CurlTransportOptions options;
+  options.loop_threads = 0;
+  EXPECT_THAT(CurlTransport::Create(options).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("loop_threads")));
+}
+
 TEST(CurlTransportTest, QueuedRequestStillFailsAtItsDeadline) {
   LoopbackServer server;
   CurlTransportOptions options = PlainHttp();
@@ -246,6 +284,31 @@ TEST(CurlTransportTest, PassedDeadlineSendsNothing) {
   EXPECT_THAT(SendAndWait(*transport, std::move(request)).status(),
               StatusIs(absl::StatusCode::kDeadlineExceeded));
   EXPECT_EQ(server.requests_served(), 0);
+}
+
+TEST(CurlTransportTest, CancelReachesTheLoopThatRunsTheTransfer) {
+  LoopbackServer server;
+  CurlTransportOptions options = PlainHttp();
+  options.loop_threads = 2;
+  auto transport = MakeTransport(options);
+  std::vector<std::shared_ptr<CancelToken>> cancels;
+  std::atomic<int> cancelled{0};
+  std::atomic<int> finished{0};
+  absl::Notification all_done;
+  for (int i = 0; i < 4; ++i) {  // two on each loop
+    HttpRequest request = Request("GET", server.Url("/hang"));
+    cancels.push_back(request.cancel);
+    transport->Send(std::move(request), [&](absl::StatusOr<HttpResponse> response) {
+      if (absl::IsCancelled(response.status())) cancelled.fetch_add(1);
+      if (finished.fetch_add(1) + 1 == 4) all_done.Notify();
+    });
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (server.requests_served() < 4 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_EQ(server.requests_served(), 4);
+  for (const std::shared_ptr<CancelToken>& cancel : cancels) cancel->Cancel();
+  ASSERT_TRUE(all_done.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  EXPECT_EQ(cancelled.load(), 4);
 }
 
 TEST(CurlTransportTest, CancelAbortsATransferInFlight) {
@@ -411,24 +474,28 @@ TEST(CurlTransportTest, SendFromACompletionCallbackChainsRequests) {
 }
 
 TEST(CurlTransportTest, DestructionCancelsEveryPendingRequestOnce) {
-  LoopbackServer server;
-  CurlTransportOptions options = PlainHttp();
-  options.max_concurrent_transfers = 2;
-  auto transport = MakeTransport(options);
-  std::atomic<int> cancelled{0};
-  std::atomic<int> calls{0};
-  for (int i = 0; i < 5; ++i) {  // two in flight, three queued
-    transport->Send(Request("GET", server.Url("/hang")), [&](absl::StatusOr<HttpResponse> response) {
-      calls.fetch_add(1);
-      if (absl::IsCancelled(response.status())) cancelled.fetch_add(1);
-    });
+  for (const int loops : {1, 2}) {
+    SCOPED_TRACE(absl::StrCat(loops, " loop threads"));
+    LoopbackServer server;
+    CurlTransportOptions options = PlainHttp();
+    options.max_concurrent_transfers = 2;
+    options.loop_threads = loops;
+    auto transport = MakeTransport(options);
+    std::atomic<int> cancelled{0};
+    std::atomic<int> calls{0};
+    for (int i = 0; i < 5; ++i) {  // two in flight, three queued
+      transport->Send(Request("GET", server.Url("/hang")), [&](absl::StatusOr<HttpResponse> response) {
+        calls.fetch_add(1);
+        if (absl::IsCancelled(response.status())) cancelled.fetch_add(1);
+      });
+    }
+    const absl::Time give_up = absl::Now() + absl::Seconds(5);
+    while (server.requests_served() < 2 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
+    ASSERT_EQ(server.requests_served(), 2);
+    transport.reset();
+    EXPECT_EQ(calls.load(), 5);
+    EXPECT_EQ(cancelled.load(), 5);
   }
-  const absl::Time give_up = absl::Now() + absl::Seconds(5);
-  while (server.requests_served() < 2 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
-  ASSERT_EQ(server.requests_served(), 2);
-  transport.reset();
-  EXPECT_EQ(calls.load(), 5);
-  EXPECT_EQ(cancelled.load(), 5);
 }
 
 TEST(CurlTransportTimerTest, WaitsEndInDeadlineOrderOnTheLoopThreadAfterTheirDelay) {
@@ -482,10 +549,12 @@ TEST(CurlTransportTimerTest, AWaitsCallbackMayWaitAgainAndSend) {
 }
 
 TEST(CurlTransportTimerTest, DestroyingTheTransportCancelsPendingWaitsAndLaterOnesAtOnce) {
-  auto transport = MakeTransport();
+  CurlTransportOptions options;
+  options.loop_threads = 2;
+  auto transport = MakeTransport(options);
   std::shared_ptr<Timer> timer = transport->timer();
   std::atomic<int> cancelled{0};
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 3; ++i) {  // on both loops
     timer->After(absl::Hours(1), [&](absl::Status status) {
       if (absl::IsCancelled(status)) cancelled.fetch_add(1);
     });
