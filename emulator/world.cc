@@ -158,30 +158,32 @@ const RoleAssignment* RoleAssignmentStore::Find(const std::string& name) const {
 
 void RoleAssignmentStore::Put(RoleAssignment assignment) {
   Erase(assignment.name);
-  names_by_subscription_[SubscriptionOfScope(assignment.scope)].insert(assignment.name);
   std::string name = assignment.name;
-  by_name_.emplace(std::move(name), std::move(assignment));
+  const std::string subscription = SubscriptionOfScope(assignment.scope);
+  const auto stored = by_name_.emplace(std::move(name), std::move(assignment)).first;
+  by_subscription_[subscription].emplace(stored->first, &stored->second);
 }
 
 void RoleAssignmentStore::Erase(const std::string& name) {
   auto it = by_name_.find(name);
   if (it == by_name_.end()) return;
-  auto names = names_by_subscription_.find(SubscriptionOfScope(it->second.scope));
-  names->second.erase(name);
-  if (names->second.empty()) names_by_subscription_.erase(names);
+  auto in_subscription = by_subscription_.find(SubscriptionOfScope(it->second.scope));
+  in_subscription->second.erase(name);
+  if (in_subscription->second.empty()) by_subscription_.erase(in_subscription);
   by_name_.erase(it);
 }
 
 void RoleAssignmentStore::Clear() {
   by_name_.clear();
-  names_by_subscription_.clear();
+  by_subscription_.clear();
 }
 
 std::vector<const RoleAssignment*> RoleAssignmentStore::InSubscription(absl::string_view subscription_id) const {
   std::vector<const RoleAssignment*> out;
-  auto names = names_by_subscription_.find(absl::AsciiStrToLower(subscription_id));
-  if (names == names_by_subscription_.end()) return out;
-  for (const std::string& name : names->second) out.push_back(&by_name_.at(name));
+  auto in_subscription = by_subscription_.find(absl::AsciiStrToLower(subscription_id));
+  if (in_subscription == by_subscription_.end()) return out;
+  out.reserve(in_subscription->second.size());
+  for (const auto& [name, assignment] : in_subscription->second) out.push_back(assignment);
   return out;
 }
 

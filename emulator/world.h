@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -103,7 +102,9 @@ class RoleAssignmentStore {
 
  private:
   std::map<std::string, RoleAssignment> by_name_;
-  std::map<std::string, std::set<std::string>> names_by_subscription_;  // lower-case id -> names
+  // Lower-case subscription id -> name -> the assignment in by_name_ (whose nodes never move), so
+  // listing a subscription looks nothing up.
+  std::map<std::string, std::map<std::string, const RoleAssignment*>> by_subscription_;
 };
 
 struct IssuedToken {
