@@ -1,10 +1,11 @@
 #include "server/api/rpc_support.h"
 
 #include <grpcpp/security/auth_context.h>
-#include <openssl/rand.h>
 
+#include <cstdint>
 #include <cstdio>
 
+#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -33,19 +34,14 @@ bool IsPlainId(absl::string_view id) {
 }  // namespace
 
 std::string NewRequestId() {
-  unsigned char b[16];
-  if (RAND_bytes(b, sizeof(b)) != 1) {
-    // Uniqueness, not secrecy, is what a request id needs; time and address suffice then.
-    const uint64_t t = static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
-    for (int i = 0; i < 8; ++i) b[i] = static_cast<unsigned char>(t >> (8 * i));
-    const auto p = reinterpret_cast<uintptr_t>(&b);
-    for (int i = 0; i < 8; ++i) b[8 + i] = static_cast<unsigned char>(p >> (8 * i));
-  }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
-  return absl::StrFormat("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-                         b[12], b[13], b[14], b[15]);
+  // Uniqueness, not secrecy, is what a request id needs: a per-thread generator seeded from the
+  // OS, not OpenSSL's locked DRBG and a 16-argument format (1 % of the gateway's CPU per call).
+  thread_local absl::BitGen random;
+  const std::uint64_t high = absl::Uniform<std::uint64_t>(random);
+  const std::uint64_t low = absl::Uniform<std::uint64_t>(random);
+  // RFC 4122 section 4.4: version 4 in the high nibble of the third group, variant 10xx after it.
+  return absl::StrFormat("%08x-%04x-4%03x-%04x-%012x", high >> 32, (high >> 16) & 0xffff, high & 0x0fff,
+                         0x8000 | ((low >> 48) & 0x3fff), low & 0xffffffffffffULL);
 }
 
 auth::PresentedCredentials PresentedFrom(const grpc::CallbackServerContext& context) {

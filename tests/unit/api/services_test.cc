@@ -132,6 +132,30 @@ TEST_F(ServicesTest, GetCustomerReturnsTheOperationsResult) {
   EXPECT_THAT(line, ::testing::Not(HasSubstr("reader-token")));
 }
 
+TEST_F(ServicesTest, ACallWithoutACorrelationIdGetsAFreshGuidAsOneAndItsOwnRequestId) {
+  ops_.get_customer->mutable_customer()->set_company_name("Fabrikam");
+  v1::GetCustomerRequest request;
+  request.set_customer_id(kCustomer);
+  std::vector<std::string> correlations;
+  for (int i = 0; i < 2; ++i) {
+    v1::GetCustomerResponse response;
+    auto context = As("reader-token");
+    ASSERT_TRUE(customer_stub_->GetCustomer(context.get(), request, &response).ok());
+    auto echoed = context->GetServerInitialMetadata().find("x-correlation-id");
+    ASSERT_NE(echoed, context->GetServerInitialMetadata().end());
+    correlations.emplace_back(echoed->second.data(), echoed->second.size());
+  }
+  const auto guid = ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  EXPECT_THAT(correlations, ElementsAre(guid, guid));
+  EXPECT_NE(correlations[0], correlations[1]);
+  absl::MutexLock lock(&request_log_.mu);
+  ASSERT_EQ(request_log_.entries.size(), 2u);
+  for (const RequestLogEntry& entry : request_log_.entries) {
+    EXPECT_THAT(entry.request_id, guid);
+    EXPECT_NE(entry.request_id, entry.correlation_id);
+  }
+}
+
 TEST_F(ServicesTest, BadInputIsInvalidArgumentWithDetailsAndNoOperation) {
   v1::GetCustomerRequest request;
   request.set_customer_id("../../customers");
