@@ -32,8 +32,10 @@ constexpr char kCompany[] = "Fabrikam Toys Ltd";
 class PartnerctlTest : public ::testing::Test {
  protected:
   void SetUp() override { StartGateway({"--sandbox", "--listen", "127.0.0.1:0"}); }
+  void TearDown() override { StopGateway(); }
 
   void StartGateway(const std::vector<std::string>& args) {
+    StopGateway();
     gateway_ = std::make_unique<Subprocess>(PARTNER_GATEWAY_BINARY, args,
                                             SubprocessOptions{.stderr_file = "/dev/null"});
     const std::string first = gateway_->ReadLine();
@@ -41,6 +43,14 @@ class PartnerctlTest : public ::testing::Test {
     std::smatch m;
     ASSERT_TRUE(std::regex_match(first, m, kLine)) << first;
     target_ = m[1];
+  }
+
+  // SIGTERM, as an operator stops it, so the sandbox removes its files (a SIGKILL would leave them).
+  void StopGateway() {
+    if (gateway_ == nullptr) return;
+    gateway_->Signal(SIGTERM);
+    EXPECT_EQ(gateway_->Wait().exit_code, 0);
+    gateway_.reset();
   }
 
   CommandResult Ctl(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
