@@ -58,6 +58,7 @@ class TempDir {
     files_.push_back(path_ + "/" + name);
     return files_.back();
   }
+  const std::string& path() const { return path_; }
 
  private:
   std::string path_;
@@ -212,7 +213,7 @@ TEST(GatewayProcessTest, ServesHealthAndAdminFromAConfigThenDrainsOnSigterm) {
   EXPECT_THAT(result.err, HasSubstr("SIGTERM received, draining"));
 }
 
-// Names in `dir` and, one level down, in its directories ("sub/name"), sorted.
+// Every name under `dir`, relative to it ("sub/name"), sorted.
 std::vector<std::string> TreeOf(const std::string& dir) {
   std::vector<std::string> names;
   std::error_code error;
@@ -226,7 +227,7 @@ std::vector<std::string> TreeOf(const std::string& dir) {
 TEST(GatewayProcessTest, SandboxPrintsItsListeningLineAndAnswersTheApi) {
   TempDir tmp;
   testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--sandbox", "--listen", "127.0.0.1:0"},
-                              {.env = {"TMPDIR=" + tmp.Path("")}});
+                              {.env = {"TMPDIR=" + tmp.path()}});
   const std::string first = gateway.ReadLine();
   const Listening listening = ParseFirstLine(first);
   ASSERT_GT(listening.port, 0) << first;
@@ -245,21 +246,21 @@ TEST(GatewayProcessTest, SandboxPrintsItsListeningLineAndAnswersTheApi) {
   EXPECT_EQ(response.customers_size(), 5);
   // The generated credentials and the audit log are private to this user while the sandbox runs,
   // and gone when it stops.
-  const std::vector<std::string> files = TreeOf(tmp.Path(""));
+  const std::vector<std::string> files = TreeOf(tmp.path());
   ASSERT_EQ(files.size(), 5u) << ::testing::PrintToString(files);
   const std::string dir = files[0];
   EXPECT_THAT(dir, StartsWith("partner-gateway-sandbox-"));
   EXPECT_THAT(files, ::testing::ElementsAre(dir, dir + "/app.crt", dir + "/app.key", dir + "/audit.jsonl",
                                             dir + "/emulator-ca.pem"));
   struct stat info {};
-  ASSERT_EQ(::stat(tmp.Path(dir + "/app.key").c_str(), &info), 0);
+  ASSERT_EQ(::stat((tmp.path() + "/" + dir + "/app.key").c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0600u);
-  ASSERT_EQ(::stat(tmp.Path(dir).c_str(), &info), 0);
+  ASSERT_EQ(::stat((tmp.path() + "/" + dir).c_str(), &info), 0);
   EXPECT_EQ(info.st_mode & 0777, 0700u);
   gateway.Signal(SIGTERM);
   const testing::CommandResult result = gateway.Wait();
   EXPECT_EQ(result.exit_code, 0);
-  EXPECT_THAT(TreeOf(tmp.Path("")), ::testing::IsEmpty());
+  EXPECT_THAT(TreeOf(tmp.path()), ::testing::IsEmpty());
 }
 
 TEST(GatewayProcessTest, ServesTlsAndRequiresClientCertificatesWhenConfigured) {
