@@ -170,10 +170,18 @@ void SendNow(evhttp_request* request, const EmuResponse& response) {
     evhttp_send_error(request, 500, "reset");
     return;
   }
+  evhttp_connection* connection = evhttp_request_get_connection(request);
   evbuffer* body = evbuffer_new();
   evbuffer_add(body, response.body.data(), response.body.size());
   evhttp_send_reply(request, response.status, ReasonPhrase(response.status), body);
   evbuffer_free(body);
+  if (connection != nullptr) {
+    // evhttp queues the head and the body as separate chains, which the TLS bufferevent would
+    // send as two records in two writes when the socket is next writable. Joined, the response
+    // leaves as one record in one segment, as production servers send small responses, and
+    // neither side pays a second record and wakeup.
+    evbuffer_pullup(bufferevent_get_output(evhttp_connection_get_bufferevent(connection)), -1);
+  }
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // The emulator over real sockets, checked against shared/upstream/CONTRACTS.md rather than against
 // our own clients: token endpoint, Partner Center, ARM, Graph, auth rules, quirks and faults.
+#include <openssl/ssl.h>
+
 #include <set>
 #include <string>
 #include <thread>
@@ -556,6 +558,45 @@ TEST(EmulatorHttpsTest, ServesHttpsWithAGeneratedCertificate) {
   EXPECT_EQ(trusted.status, 200);
   EXPECT_EQ(Fetch("GET", absl::StrCat((*emu)->base_url(), "/_emulator/counters")).status, 0)
       << "an untrusted certificate must fail verification";
+}
+
+// The TLS records of application data a client reads over one connection for one small GET.
+int ApplicationDataRecordsRead(const std::string& url, const std::string& ca_pem) {
+  int records = 0;
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_blob blob{const_cast<char*>(ca_pem.data()), ca_pem.size(), CURL_BLOB_COPY};
+  curl_easy_setopt(curl, CURLOPT_CAINFO_BLOB, &blob);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, +[](char*, size_t size, size_t count, void*) { return size * count; });
+  curl_easy_setopt(curl, CURLOPT_SSL_CTX_DATA, &records);
+  curl_easy_setopt(curl, CURLOPT_SSL_CTX_FUNCTION, +[](CURL*, void* ctx, void* counter) {
+    SSL_CTX_set_msg_callback_arg(static_cast<SSL_CTX*>(ctx), counter);
+    SSL_CTX_set_msg_callback(static_cast<SSL_CTX*>(ctx), [](int write_p, int, int content_type, const void* buf,
+                                                           size_t len, SSL*, void* arg) {
+      // TLS 1.3 hides every record behind type 23; the inner content type tells data apart
+      // from post-handshake messages such as session tickets.
+      if (write_p == 0 && content_type == SSL3_RT_INNER_CONTENT_TYPE && len == 1 &&
+          static_cast<const unsigned char*>(buf)[0] == SSL3_RT_APPLICATION_DATA) {
+        ++*static_cast<int*>(arg);
+      }
+    });
+    return CURLE_OK;
+  });
+  const CURLcode code = curl_easy_perform(curl);
+  curl_easy_cleanup(curl);
+  return code == CURLE_OK ? records : -1;
+}
+
+TEST(EmulatorHttpsTest, ASmallResponseArrivesAsOneTlsRecord) {
+  emulator::EmulatorOptions options;
+  options.https = true;
+  auto emu = emulator::Emulator::Start(options);
+  ASSERT_TRUE(emu.ok()) << emu.status();
+  // Head and body in one record and one write, as production servers send small responses: a
+  // record each would double the client's TLS and socket work per response.
+  EXPECT_EQ(ApplicationDataRecordsRead(absl::StrCat((*emu)->base_url(), "/_emulator/counters"),
+                                       (*emu)->ca_certificate_pem()),
+            1);
 }
 
 }  // namespace
