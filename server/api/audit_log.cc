@@ -11,7 +11,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
 #include "server/ops/error_reason.h"
 
@@ -45,14 +44,13 @@ std::string FormatAuditRecord(const AuditRecord& r) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(const std::string& path,
-                                                                 FileAuditLogOptions options) {
+absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("audit_log_path: cannot open \"", path, "\": ", std::strerror(errno)));
   }
-  return std::unique_ptr<FileAuditLog>(new FileAuditLog(path, fd, options));
+  return std::unique_ptr<FileAuditLog>(new FileAuditLog(path, fd));
 }
 
 FileAuditLog::~FileAuditLog() {
@@ -99,11 +97,8 @@ void FileAuditLog::WriteQueued() {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(this, &FileAuditLog::HasWork));
       if (queue_.empty()) return;  // stopping, and everything queued is written
-      // Shutdown does not wait out the interval.
-      mu_.AwaitWithDeadline(absl::Condition(&stopping_), last_sync_ + options_.commit_interval);
       batch.swap(queue_);
     }
-    last_sync_ = absl::Now();
     std::string lines;
     for (const Pending& pending : batch) absl::StrAppend(&lines, FormatAuditRecord(pending.record), "\n");
     const absl::Status written = WriteDurably(lines, batch.size());

@@ -51,22 +51,13 @@ class AuditLog {
   virtual absl::Status AppendAndWait(AuditRecord record);
 };
 
-struct FileAuditLogOptions {
-  // Under load, fsyncs start at most this far apart, and the records that arrive in between share
-  // the next one. An fsync costs ~130 µs of CPU whether it carries one record or fifty, so a
-  // stream of AssignRole calls costs a bounded number of them per second; a record that arrives
-  // after a quiet spell is written at once.
-  absl::Duration commit_interval = absl::Milliseconds(10);
-};
-
 // Appends to a file (created 0600 when absent). A writer thread, started by the first record,
 // writes whatever has queued since its last fsync and fsyncs once for all of it (group commit):
 // no caller's thread waits on the disk, and under load one fsync makes many records durable.
 // A batch that cannot be written fails every record in it and goes to stderr instead.
 class FileAuditLog final : public AuditLog {
  public:
-  static absl::StatusOr<std::unique_ptr<FileAuditLog>> Open(const std::string& path,
-                                                            FileAuditLogOptions options = {});
+  static absl::StatusOr<std::unique_ptr<FileAuditLog>> Open(const std::string& path);
   // Writes what is queued, then stops the writer.
   ~FileAuditLog() override;
   void Append(AuditRecord record, AuditDone durable) override;
@@ -81,8 +72,7 @@ class FileAuditLog final : public AuditLog {
     AuditDone durable;
   };
 
-  FileAuditLog(std::string path, int fd, FileAuditLogOptions options)
-      : path_(std::move(path)), fd_(fd), options_(options) {}
+  FileAuditLog(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
   void WriteQueued();
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; }
   // Writes and fsyncs the lines (to stderr too when that fails); only the writer thread
@@ -91,9 +81,6 @@ class FileAuditLog final : public AuditLog {
 
   const std::string path_;
   const int fd_;
-  const FileAuditLogOptions options_;
-  // When the last fsync started; only the writer thread touches it.
-  absl::Time last_sync_ = absl::InfinitePast();
   absl::Mutex mu_;
   std::vector<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
