@@ -53,8 +53,7 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
       absl::Status admitted = ValidateAssignRole(item, absl::StrCat("items[", i, "]."));
       if (admitted.ok()) {
         admitted = auth::CallerPolicy::Authorize(caller_, auth::Permission::kAccessWrite, item.customer_id());
-        // The refusal is what the item reports; an audit failure cannot make it more refused.
-        if (!admitted.ok()) (void)AuditItem(item, admitted, nullptr);
+        if (!admitted.ok()) AuditRefusal(item, admitted);
       }
       if (!admitted.ok()) {
         Enqueue(i, admitted);
@@ -98,29 +97,41 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
   }
 
  private:
-  // Records one item's outcome and waits until it is durable; the write's error if it failed.
-  absl::Status AuditItem(const v1::AssignRoleRequest& item, const absl::Status& status,
-                         const v1::AssignRoleResponse* response) {
+  // A refused item's record, waited for as Admit waits for a denied call's; the refusal is
+  // what the item reports, and an audit failure cannot make it more refused.
+  void AuditRefusal(const v1::AssignRoleRequest& item, const absl::Status& refusal) {
     audit_ = AssignAudit(item);
-    const std::string detail = response != nullptr ? DescribeAssign(*response) : std::string(status.message());
-    absl::Status written =
-        WriteAuditAndWait(status.ok() ? "OK" : absl::StatusCodeToString(status.code()), detail, status);
+    (void)WriteAuditAndWait(absl::StatusCodeToString(refusal.code()), refusal.message(), refusal);
     audit_.reset();
-    return written;
   }
 
+  // Runs on the thread that completed the item, often a transport loop: the item's record is
+  // queued, never waited for there, and its result is sent once the record is durable.
   void OnItem(int index, absl::StatusOr<v1::AssignRoleResponse> result) {
-    absl::Status status = result.status();
-    absl::Status audited = AuditItem(items_by_index_[index], status, result.ok() ? &*result : nullptr);
-    if (result.ok() && !audited.ok()) status = audited;
-    if (!status.ok()) {
-      Enqueue(index, status);
-      return;
+    {
+      absl::MutexLock lock(&mu_);
+      ++audits_pending_;
     }
+    const absl::Status status = result.status();
+    const std::string detail = result.ok() ? DescribeAssign(*result) : std::string(status.message());
+    WriteAuditOf(AssignAudit(items_by_index_[index]), status.ok() ? "OK" : absl::StatusCodeToString(status.code()),
+                 detail, status, [this, index, result = std::move(result)](absl::Status written) mutable {
+                   // An item that succeeded but could not be recorded fails closed.
+                   if (result.ok() && !written.ok()) result = std::move(written);
+                   if (result.ok()) {
+                     QueueResult(index, *std::move(result));
+                   } else {
+                     Enqueue(index, result.status());
+                   }
+                   FinishWhenSettled(/*audit_settled=*/true);
+                 });
+  }
+
+  void QueueResult(int index, v1::AssignRoleResponse response) {
     v1::BatchAssignRolesResponse message;
     v1::BatchAssignRoleResult* item = message.mutable_item();
     item->set_index(index);
-    *item->mutable_response() = *std::move(result);
+    *item->mutable_response() = std::move(response);
     {
       absl::MutexLock lock(&mu_);
       if (item->response().already_existed()) {
@@ -151,11 +162,25 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
   void OnSummary(const v1::BatchAssignRolesSummary& summary) {
     {
       absl::MutexLock lock(&mu_);
+      not_started_ = summary.not_started();
+      summary_received_ = true;
+    }
+    FinishWhenSettled(/*audit_settled=*/false);
+  }
+
+  // Queues the summary once the operation has sent it and every item's record has settled. The
+  // decrement and the check share one critical section: whichever thread sees the batch settle
+  // is the only one that touches the call afterwards, since it may delete it.
+  void FinishWhenSettled(bool audit_settled) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (audit_settled) --audits_pending_;
+      if (!summary_received_ || audits_pending_ > 0 || summary_queued_) return;
       // Counted from the results actually sent, so failures found here (validation,
       // permissions, audit) are included; only not_started comes from the operation.
       v1::BatchAssignRolesResponse message;
       *message.mutable_summary() = totals_;
-      message.mutable_summary()->set_not_started(summary.not_started());
+      message.mutable_summary()->set_not_started(not_started_);
       if (!broken_) queue_.push_back(std::move(message));
       summary_queued_ = true;
     }
@@ -208,8 +233,12 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   bool summary_queued_ ABSL_GUARDED_BY(mu_) = false;
+  // The operation's summary has come; items whose records are not yet durable.
+  bool summary_received_ ABSL_GUARDED_BY(mu_) = false;
+  int not_started_ ABSL_GUARDED_BY(mu_) = 0;
+  int audits_pending_ ABSL_GUARDED_BY(mu_) = 0;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  // The operation may still call OnSummary / gRPC has called OnDone.
+  // The operation may still call OnSummary, or item records are pending / gRPC has called OnDone.
   bool batch_running_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   v1::BatchAssignRolesSummary totals_ ABSL_GUARDED_BY(mu_);

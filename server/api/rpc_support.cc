@@ -109,9 +109,9 @@ absl::Status CallBase::AdmitUnparsed(const absl::Status& parse_error) {
   return parse_error;
 }
 
-AuditRecord CallBase::AuditOutcome(absl::string_view outcome, absl::string_view detail,
+AuditRecord CallBase::AuditOutcome(const AuditRecord& base, absl::string_view outcome, absl::string_view detail,
                                   const absl::Status& result) const {
-  AuditRecord record = *audit_;
+  AuditRecord record = base;
   record.time = absl::Now();
   record.caller = caller_.name;
   record.method = method_;
@@ -126,12 +126,17 @@ AuditRecord CallBase::AuditOutcome(absl::string_view outcome, absl::string_view 
 
 void CallBase::WriteAudit(absl::string_view outcome, absl::string_view detail, const absl::Status& result,
                           AuditDone durable) {
-  deps_.audit->Append(AuditOutcome(outcome, detail, result), std::move(durable));
+  WriteAuditOf(*audit_, outcome, detail, result, std::move(durable));
+}
+
+void CallBase::WriteAuditOf(const AuditRecord& record, absl::string_view outcome, absl::string_view detail,
+                            const absl::Status& result, AuditDone durable) {
+  deps_.audit->Append(AuditOutcome(record, outcome, detail, result), std::move(durable));
 }
 
 absl::Status CallBase::WriteAuditAndWait(absl::string_view outcome, absl::string_view detail,
                                          const absl::Status& result) {
-  return deps_.audit->AppendAndWait(AuditOutcome(outcome, detail, result));
+  return deps_.audit->AppendAndWait(AuditOutcome(*audit_, outcome, detail, result));
 }
 
 void CallBase::Record(const absl::Status& status) {

@@ -91,6 +91,9 @@ class CallBase {
   // Writes the audit record with `outcome`; `durable` is told when it is on disk, or why not.
   void WriteAudit(absl::string_view outcome, absl::string_view detail, const absl::Status& result,
                   AuditDone durable);
+  // WriteAudit of another record than the call's own: one item of a batch.
+  void WriteAuditOf(const AuditRecord& record, absl::string_view outcome, absl::string_view detail,
+                    const absl::Status& result, AuditDone durable);
   // WriteAudit, waiting for the outcome: for denials, which are rare and leave no call running.
   absl::Status WriteAuditAndWait(absl::string_view outcome, absl::string_view detail,
                                  const absl::Status& result);
@@ -111,7 +114,7 @@ class CallBase {
  private:
   // Sets caller_, or returns why the caller is not authenticated (audited for a mutation).
   absl::Status Authenticate();
-  AuditRecord AuditOutcome(absl::string_view outcome, absl::string_view detail,
+  AuditRecord AuditOutcome(const AuditRecord& record, absl::string_view outcome, absl::string_view detail,
                            const absl::Status& result) const;
 };
 

@@ -4,10 +4,12 @@
 
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "server/api/audit_log.h"
 #include "server/api/request_log.h"
 #include "server/ops/operations.h"
@@ -25,6 +27,8 @@ class FakeOperations final : public ops::Operations {
   std::vector<std::string> calls;
   std::vector<std::string> page_tokens_seen;
   absl::Time last_deadline;
+  // Notified once BatchAssignRoles' thread has delivered every item and the summary.
+  absl::Notification batch_delivered;
 
   template <class T>
   void Answer(const char* name, const ops::OpContext& ctx, absl::StatusOr<T> value, ops::Done<T>& done) {
@@ -72,7 +76,8 @@ class FakeOperations final : public ops::Operations {
                         absl::AnyInvocable<void(v1::BatchAssignRolesSummary)> done) override {
     calls.push_back("BatchAssignRoles");
     // From another thread, as the real operations complete on the event loop.
-    std::thread([items = std::move(items), on_result = std::move(on_result), done = std::move(done)]() mutable {
+    std::thread([items = std::move(items), on_result = std::move(on_result), done = std::move(done),
+                 delivered = &batch_delivered]() mutable {
       for (const ops::BatchItem& item : items) {
         if (item.request.description() == "fail") {
           on_result(item.index, absl::NotFoundError("principal missing"));
@@ -84,6 +89,7 @@ class FakeOperations final : public ops::Operations {
         }
       }
       done(v1::BatchAssignRolesSummary());
+      delivered->Notify();
     }).detach();
   }
 };
@@ -94,14 +100,32 @@ class MemoryAuditLog final : public AuditLog {
     absl::Status outcome;
     {
       absl::MutexLock lock(&mu);
+      if (hold) {
+        held.push_back({std::move(record), std::move(durable)});
+        return;
+      }
       outcome = fail;
       if (outcome.ok()) records.push_back(std::move(record));
     }
     std::move(durable)(outcome);
   }
+  // Makes every held record durable, as a slow disk finally would.
+  void Release() {
+    std::vector<std::pair<AuditRecord, AuditDone>> released;
+    {
+      absl::MutexLock lock(&mu);
+      hold = false;
+      released.swap(held);
+      for (auto& [record, durable] : released) records.push_back(record);
+    }
+    for (auto& [record, durable] : released) std::move(durable)(absl::OkStatus());
+  }
   absl::Mutex mu;
   std::vector<AuditRecord> records;
   absl::Status fail;
+  // While set, records wait in `held` until Release().
+  bool hold = false;
+  std::vector<std::pair<AuditRecord, AuditDone>> held;
 };
 
 class MemoryRequestLog final : public RequestLog {

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -350,6 +351,77 @@ TEST_F(ServicesTest, BatchStreamsOneResultPerItemThenTheSummary) {
   EXPECT_EQ(summary.already_existed(), 1);
   EXPECT_EQ(summary.failed(), 3);
   EXPECT_EQ(summary.not_started(), 0);
+}
+
+TEST_F(ServicesTest, BatchItemsDoNotHoldTheDeliveringThreadWhileTheirRecordsAreWritten) {
+  v1::BatchAssignRolesRequest request;
+  for (const char* description : {"", "existing", "fail"}) {
+    v1::AssignRoleRequest* item = request.add_items();
+    item->set_customer_id(kCustomer);
+    item->set_azure_subscription_id(kSub);
+    item->mutable_principal()->set_object_id(kSub);
+    item->mutable_role()->set_role_name("Reader");
+    item->set_description(description);
+  }
+  {
+    absl::MutexLock lock(&audit_.mu);
+    audit_.hold = true;
+  }
+  auto context = As("scoped-token");
+  auto reader = access_stub_->BatchAssignRoles(context.get(), request);
+  // The operations deliver items on a thread of theirs, as the transport's loop does: it must
+  // go on to its other work while the records are still on their way to disk.
+  const bool delivered = ops_.batch_delivered.WaitForNotificationWithTimeout(absl::Seconds(10));
+  {
+    absl::MutexLock lock(&audit_.mu);
+    EXPECT_EQ(audit_.held.size(), 3u);
+    EXPECT_TRUE(audit_.records.empty());
+  }
+  audit_.Release();
+  ASSERT_TRUE(delivered) << "an item's audit record held the thread that delivered it";
+  std::map<int, v1::BatchAssignRoleResult> results;
+  std::optional<v1::BatchAssignRolesSummary> summary;
+  v1::BatchAssignRolesResponse message;
+  while (reader->Read(&message)) {
+    if (message.has_item()) {
+      EXPECT_FALSE(summary.has_value()) << "a result came after the summary";
+      results[message.item().index()] = message.item();
+    } else {
+      summary = message.summary();
+    }
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[2].error_code(), static_cast<int>(grpc::StatusCode::NOT_FOUND));
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ(summary->created(), 1);
+  EXPECT_EQ(summary->already_existed(), 1);
+  EXPECT_EQ(summary->failed(), 1);
+  absl::MutexLock lock(&audit_.mu);
+  EXPECT_EQ(audit_.records.size(), 3u);
+}
+
+TEST_F(ServicesTest, ABatchItemWhoseRecordCannotBeWrittenFailsClosed) {
+  v1::BatchAssignRolesRequest request;
+  v1::AssignRoleRequest* item = request.add_items();
+  item->set_customer_id(kCustomer);
+  item->set_azure_subscription_id(kSub);
+  item->mutable_principal()->set_object_id(kSub);
+  item->mutable_role()->set_role_name("Reader");
+  {
+    absl::MutexLock lock(&audit_.mu);
+    audit_.fail = absl::UnavailableError("disk full");
+  }
+  auto context = As("scoped-token");
+  auto reader = access_stub_->BatchAssignRoles(context.get(), request);
+  std::vector<v1::BatchAssignRolesResponse> messages;
+  for (v1::BatchAssignRolesResponse message; reader->Read(&message);) messages.push_back(message);
+  ASSERT_TRUE(reader->Finish().ok());
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].item().error_code(), static_cast<int>(grpc::StatusCode::UNAVAILABLE));
+  EXPECT_THAT(messages[0].item().error_message(), HasSubstr("disk full"));
+  EXPECT_EQ(messages[1].summary().created(), 0);
+  EXPECT_EQ(messages[1].summary().failed(), 1);
 }
 
 TEST_F(ServicesTest, EmptyBatchIsInvalidArgument) {
