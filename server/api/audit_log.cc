@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
 #include "server/ops/error_reason.h"
 
@@ -44,13 +45,14 @@ std::string FormatAuditRecord(const AuditRecord& r) {
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(const std::string& path,
+                                                                 FileAuditLogOptions options) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("audit_log_path: cannot open \"", path, "\": ", std::strerror(errno)));
   }
-  return std::unique_ptr<FileAuditLog>(new FileAuditLog(path, fd));
+  return std::unique_ptr<FileAuditLog>(new FileAuditLog(path, fd, options));
 }
 
 FileAuditLog::~FileAuditLog() {
@@ -64,10 +66,10 @@ FileAuditLog::~FileAuditLog() {
   ::close(fd_);
 }
 
-absl::Status AuditLog::AppendAndWait(AuditRecord record) {
+absl::Status AuditLog::WaitFor(absl::FunctionRef<void(AuditDone)> append) {
   absl::Notification written;
   absl::Status outcome;
-  Append(std::move(record), [&](absl::Status status) {
+  append([&](absl::Status status) {
     outcome = std::move(status);
     written.Notify();
   });
@@ -75,11 +77,20 @@ absl::Status AuditLog::AppendAndWait(AuditRecord record) {
   return outcome;
 }
 
+absl::Status AuditLog::AppendAndWait(AuditRecord record) {
+  return WaitFor([&](AuditDone written) { Append(std::move(record), std::move(written)); });
+}
+
 void FileAuditLog::Append(AuditRecord record, AuditDone durable) {
+  Enqueue(std::move(record), std::move(durable), /*waited_for=*/false);
+}
+
+void FileAuditLog::Enqueue(AuditRecord record, AuditDone durable, bool waited_for) {
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
       queue_.push_back({std::move(record), std::move(durable)});
+      waited_for_queued_ = waited_for_queued_ || waited_for;
       if (!writer_.joinable()) {
         writer_ = std::thread([this] { WriteQueued(); });
         pthread_setname_np(writer_.native_handle(), "audit-writer");
@@ -97,8 +108,12 @@ void FileAuditLog::WriteQueued() {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(this, &FileAuditLog::HasWork));
       if (queue_.empty()) return;  // stopping, and everything queued is written
+      mu_.AwaitWithDeadline(absl::Condition(this, &FileAuditLog::IntervalCutShort),
+                            last_sync_ + options_.commit_interval);
       batch.swap(queue_);
+      waited_for_queued_ = false;
     }
+    last_sync_ = absl::Now();
     std::string lines;
     for (const Pending& pending : batch) absl::StrAppend(&lines, FormatAuditRecord(pending.record), "\n");
     const absl::Status written = WriteDurably(lines, batch.size());
@@ -112,8 +127,8 @@ absl::Status FileAuditLog::AppendAndWait(AuditRecord record) {
     absl::MutexLock lock(&mu_);
     on_writer = writer_.get_id() == std::this_thread::get_id();
   }
-  if (!on_writer) return AuditLog::AppendAndWait(std::move(record));
-  return WriteDurably(absl::StrCat(FormatAuditRecord(record), "\n"), 1);
+  if (on_writer) return WriteDurably(absl::StrCat(FormatAuditRecord(record), "\n"), 1);
+  return WaitFor([&](AuditDone written) { Enqueue(std::move(record), std::move(written), /*waited_for=*/true); });
 }
 
 absl::Status FileAuditLog::WriteDurably(const std::string& lines, size_t records) {
