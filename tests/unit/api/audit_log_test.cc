@@ -159,49 +159,56 @@ TEST(AuditLogTest, RecordsQueuedDuringAWriteShareTheNextOne) {
   EXPECT_EQ(lines_when_told.back(), 10u);
 }
 
+// A log whose commit interval outlasts any test, with its first record written: until the log
+// is destroyed, records appended without waiting stay queued.
+std::unique_ptr<FileAuditLog> OpenWithAnHourLongInterval(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<FileAuditLog>> log =
+      FileAuditLog::Open(path, FileAuditLogOptions{.commit_interval = absl::Hours(1)});
+  EXPECT_THAT(log.status(), IsOk());
+  if (!log.ok()) return nullptr;
+  // The first record follows no fsync, so it is written at once.
+  EXPECT_THAT((*log)->AppendAndWait(AuditRecord{}), IsOk());
+  return *std::move(log);
+}
+
 TEST(AuditLogTest, RecordsArrivingWithinACommitIntervalOfAnFsyncShareTheNextOne) {
   TempAuditFile file;
-  absl::StatusOr<std::unique_ptr<FileAuditLog>> log =
-      FileAuditLog::Open(file.path(), FileAuditLogOptions{.commit_interval = absl::Hours(1)});
-  ASSERT_THAT(log.status(), IsOk());
-  // The first record follows no fsync, so it is written at once.
-  ASSERT_THAT((*log)->AppendAndWait(AuditRecord{}), IsOk());
+  std::unique_ptr<FileAuditLog> log = OpenWithAnHourLongInterval(file.path());
+  ASSERT_NE(log, nullptr);
   // The next ten arrive within the hour after that fsync: none is written until the interval
   // ends (here: until shutdown cuts it short), and then all ten go in one write and one fsync.
   absl::Mutex mu;
   std::vector<size_t> lines_when_told;
   for (int i = 0; i < 10; ++i) {
-    (*log)->Append(AuditRecord{}, [&](absl::Status written) {
+    log->Append(AuditRecord{}, [&](absl::Status written) {
       EXPECT_THAT(written, IsOk());
       absl::MutexLock lock(&mu);
       lines_when_told.push_back(ReadLines(file.path()).size());
     });
   }
   EXPECT_EQ(ReadLines(file.path()).size(), 1u);
-  log->reset();
+  log.reset();
   EXPECT_THAT(lines_when_told, ::testing::Each(11u));
   EXPECT_EQ(lines_when_told.size(), 10u);
 }
 
 TEST(AuditLogTest, ARecordAThreadWaitsForCutsTheCommitIntervalShort) {
   TempAuditFile file;
-  absl::StatusOr<std::unique_ptr<FileAuditLog>> log =
-      FileAuditLog::Open(file.path(), FileAuditLogOptions{.commit_interval = absl::Hours(1)});
-  ASSERT_THAT(log.status(), IsOk());
-  ASSERT_THAT((*log)->AppendAndWait(AuditRecord{}), IsOk());
+  std::unique_ptr<FileAuditLog> log = OpenWithAnHourLongInterval(file.path());
+  ASSERT_NE(log, nullptr);
   std::atomic<int> told{0};
-  for (int i = 0; i < 3; ++i) (*log)->Append(AuditRecord{}, [&](absl::Status) { ++told; });
+  for (int i = 0; i < 3; ++i) log->Append(AuditRecord{}, [&](absl::Status) { ++told; });
   // A denial is audited on the gRPC thread that refuses the call, which waits for the record:
   // it is written now, with the records queued before it, not at the end of the hour.
   absl::Notification waited;
   absl::Status denial_written = absl::UnknownError("not written");
   std::thread denial([&] {
-    denial_written = (*log)->AppendAndWait(AuditRecord{});
+    denial_written = log->AppendAndWait(AuditRecord{});
     waited.Notify();
   });
   const bool in_time = waited.WaitForNotificationWithTimeout(absl::Seconds(10));
   EXPECT_EQ(ReadLines(file.path()).size(), 5u);
-  log->reset();  // releases the waiting thread if the interval held it
+  log.reset();  // releases the waiting thread if the interval held it
   denial.join();
   EXPECT_TRUE(in_time) << "the waiting thread was held for the commit interval";
   EXPECT_THAT(denial_written, IsOk());
