@@ -100,9 +100,7 @@ class BatchCall final : public grpc::ServerWriteReactor<v1::BatchAssignRolesResp
   // A refused item's record, waited for as Admit waits for a denied call's; the refusal is
   // what the item reports, and an audit failure cannot make it more refused.
   void AuditRefusal(const v1::AssignRoleRequest& item, const absl::Status& refusal) {
-    audit_ = AssignAudit(item);
-    (void)WriteAuditAndWait(absl::StatusCodeToString(refusal.code()), refusal.message(), refusal);
-    audit_.reset();
+    (void)WriteAuditAndWait(AssignAudit(item), absl::StatusCodeToString(refusal.code()), refusal.message(), refusal);
   }
 
   // Runs on the thread that completed the item, often a transport loop: the item's record is

@@ -83,7 +83,7 @@ absl::Status CallBase::Authenticate() {
   if (!caller.ok()) {
     if (audit_.has_value()) {
       caller_.name = "unauthenticated";
-      (void)WriteAuditAndWait(absl::StatusCodeToString(caller.status().code()), caller.status().message(),
+      (void)WriteAuditAndWait(*audit_, absl::StatusCodeToString(caller.status().code()), caller.status().message(),
                               caller.status());
     }
     return caller.status();
@@ -99,7 +99,7 @@ absl::Status CallBase::Admit(const absl::Status& validation, auth::Permission pe
   absl::Status allowed = auth::CallerPolicy::Authorize(caller_, permission, customer_id);
   if (!allowed.ok() && audit_.has_value()) {
     // The denial is what gets recorded; an audit failure cannot make it more denied.
-    (void)WriteAuditAndWait(absl::StatusCodeToString(allowed.code()), allowed.message(), allowed);
+    (void)WriteAuditAndWait(*audit_, absl::StatusCodeToString(allowed.code()), allowed.message(), allowed);
   }
   return allowed;
 }
@@ -109,9 +109,8 @@ absl::Status CallBase::AdmitUnparsed(const absl::Status& parse_error) {
   return parse_error;
 }
 
-AuditRecord CallBase::AuditOutcome(const AuditRecord& base, absl::string_view outcome, absl::string_view detail,
+AuditRecord CallBase::AuditOutcome(AuditRecord record, absl::string_view outcome, absl::string_view detail,
                                   const absl::Status& result) const {
-  AuditRecord record = base;
   record.time = absl::Now();
   record.caller = caller_.name;
   record.method = method_;
@@ -129,14 +128,14 @@ void CallBase::WriteAudit(absl::string_view outcome, absl::string_view detail, c
   WriteAuditOf(*audit_, outcome, detail, result, std::move(durable));
 }
 
-void CallBase::WriteAuditOf(const AuditRecord& record, absl::string_view outcome, absl::string_view detail,
+void CallBase::WriteAuditOf(AuditRecord record, absl::string_view outcome, absl::string_view detail,
                             const absl::Status& result, AuditDone durable) {
-  deps_.audit->Append(AuditOutcome(record, outcome, detail, result), std::move(durable));
+  deps_.audit->Append(AuditOutcome(std::move(record), outcome, detail, result), std::move(durable));
 }
 
-absl::Status CallBase::WriteAuditAndWait(absl::string_view outcome, absl::string_view detail,
+absl::Status CallBase::WriteAuditAndWait(AuditRecord record, absl::string_view outcome, absl::string_view detail,
                                          const absl::Status& result) {
-  return deps_.audit->AppendAndWait(AuditOutcome(*audit_, outcome, detail, result));
+  return deps_.audit->AppendAndWait(AuditOutcome(std::move(record), outcome, detail, result));
 }
 
 void CallBase::Record(const absl::Status& status) {

@@ -92,10 +92,10 @@ class CallBase {
   void WriteAudit(absl::string_view outcome, absl::string_view detail, const absl::Status& result,
                   AuditDone durable);
   // WriteAudit of another record than the call's own: one item of a batch.
-  void WriteAuditOf(const AuditRecord& record, absl::string_view outcome, absl::string_view detail,
+  void WriteAuditOf(AuditRecord record, absl::string_view outcome, absl::string_view detail,
                     const absl::Status& result, AuditDone durable);
-  // WriteAudit, waiting for the outcome: for denials, which are rare and leave no call running.
-  absl::Status WriteAuditAndWait(absl::string_view outcome, absl::string_view detail,
+  // WriteAuditOf, waiting for the outcome: for denials, which are rare and leave no call running.
+  absl::Status WriteAuditAndWait(AuditRecord record, absl::string_view outcome, absl::string_view detail,
                                  const absl::Status& result);
 
   // Metrics and the request log line of the finished call.
@@ -114,7 +114,7 @@ class CallBase {
  private:
   // Sets caller_, or returns why the caller is not authenticated (audited for a mutation).
   absl::Status Authenticate();
-  AuditRecord AuditOutcome(const AuditRecord& record, absl::string_view outcome, absl::string_view detail,
+  AuditRecord AuditOutcome(AuditRecord record, absl::string_view outcome, absl::string_view detail,
                            const absl::Status& result) const;
 };
 
