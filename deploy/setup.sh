@@ -17,6 +17,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libssl-dev libcurl4-openssl-dev libevent-dev libsimdjson-dev nlohmann-json3-dev libcli11-dev
+  libgoogle-perftools-dev
 )
 if [[ "$with_tests" == ON ]]; then
   packages+=(
