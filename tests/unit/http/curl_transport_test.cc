@@ -286,6 +286,30 @@ TEST(CurlTransportTest, PassedDeadlineSendsNothing) {
   EXPECT_EQ(server.requests_served(), 0);
 }
 
+TEST(CurlTransportTest, ALineBreakInTheMethodOrAHeaderIsRefusedBeforeAnythingIsSent) {
+  LoopbackServer server;
+  auto transport = MakeTransport(PlainHttp());
+  for (const char* broken : {"a\r\nX-Injected: 1", "a\n", "a\r", "\r\n"}) {
+    HttpRequest in_value = Request("GET", server.Url("/echo"));
+    in_value.headers.emplace_back("X-Test", broken);
+    EXPECT_THAT(SendAndWait(*transport, std::move(in_value)).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("malformed header")))
+        << broken;
+    HttpRequest in_name = Request("GET", server.Url("/echo"));
+    in_name.headers.emplace_back(broken, "1");
+    EXPECT_THAT(SendAndWait(*transport, std::move(in_name)).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("malformed header")))
+        << broken;
+    EXPECT_THAT(SendAndWait(*transport, Request(absl::StrCat("GET", broken), server.Url("/echo"))).status(),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("line break")))
+        << broken;
+  }
+  EXPECT_EQ(server.requests_served(), 0);
+  HttpRequest clean = Request("GET", server.Url("/echo"));
+  clean.headers.emplace_back("X-Test", "tab\tand spaces are fine");
+  EXPECT_THAT(SendAndWait(*transport, std::move(clean)), IsOk());
+}
+
 TEST(CurlTransportTest, CancelReachesTheLoopThatRunsTheTransfer) {
   LoopbackServer server;
   CurlTransportOptions options = PlainHttp();
