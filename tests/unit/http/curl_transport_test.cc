@@ -108,6 +108,23 @@ TEST(CurlTransportTest, RoundTripsEachMethodWithHeadersAndBody) {
   }
 }
 
+TEST(CurlTransportTest, ATransferCarriesNoMethodBodyOrHeaderOfTheOneBeforeIt) {
+  LoopbackServer server;
+  CurlTransportOptions options = PlainHttp();
+  options.loop_threads = 1;  // one loop, so each transfer may run on the handle its predecessor used
+  auto transport = MakeTransport(std::move(options));
+  for (const std::string method : {"PUT", "POST", "DELETE"}) {
+    HttpRequest loaded = Request(method, server.Url("/echo"), absl::StrCat("payload of ", method));
+    loaded.headers.emplace_back("X-Test", "only-the-first");
+    ASSERT_THAT(SendAndWait(*transport, std::move(loaded)), IsOk()) << method;
+    absl::StatusOr<HttpResponse> plain = SendAndWait(*transport, Request("GET", server.Url("/echo")));
+    ASSERT_THAT(plain.status(), IsOk()) << method;
+    EXPECT_EQ(plain->body, "GET\n") << "after " << method;
+    EXPECT_EQ(plain->FindHeader("x-test-echo"), std::nullopt) << "after " << method;
+  }
+  EXPECT_EQ(server.requests_served(), 6);
+}
+
 TEST(CurlTransportTest, ReusesOneKeepAliveConnection) {
   LoopbackServer server;
   auto transport = MakeTransport(PlainHttp());
