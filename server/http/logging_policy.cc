@@ -13,23 +13,26 @@
 namespace partner::http {
 namespace {
 
+// Runs of characters that need no escape are appended whole: one log line per upstream request
+// made this a per-character push_back loop, 2 % of the gateway's instructions.
 void AppendJsonString(std::string& out, absl::string_view text) {
   out.push_back('"');
-  for (const char c : text) {
+  std::size_t plain_from = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) continue;
+    out.append(text.data() + plain_from, i - plain_from);
+    plain_from = i + 1;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out.push_back(c);
-        }
+      default: absl::StrAppendFormat(&out, "\\u%04x", c);
     }
   }
+  out.append(text.data() + plain_from, text.size() - plain_from);
   out.push_back('"');
 }
 

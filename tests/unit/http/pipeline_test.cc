@@ -206,10 +206,11 @@ TEST(PipelineTest, LogsTransportFailuresByCodeOnly) {
 TEST(PipelineTest, LogEscapesValuesIntoValidJsonStrings) {
   Pipeline pipeline({Response(200)});
   HttpRequest request = CustomerGet();
-  request.operation = "op\"with\\quote\n";
+  request.operation = std::string("op\"with\\quote\n\ttab\r\x01" "end\x1f", 24);
   EXPECT_THAT(SendNow(*pipeline.client, std::move(request)).status(), IsOk());
   ASSERT_EQ(pipeline.log.size(), 1U);
-  EXPECT_THAT(pipeline.log[0], HasSubstr("\"operation\":\"op\\\"with\\\\quote\\n\""));
+  EXPECT_THAT(pipeline.log[0],
+              HasSubstr("\"operation\":\"op\\\"with\\\\quote\\n\\ttab\\r\\u0001end\\u001f\","));
 }
 
 TEST(PipelineTest, CountsRequestsByOperationAndClassRetriesAndThrottling) {
