@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "nlohmann/json.hpp"
+#include "server/api/json_line.h"
 #include "server/ops/error_reason.h"
 
 namespace partner::api {
@@ -27,22 +27,21 @@ absl::Status AuditUnavailable(absl::string_view what) {
 }  // namespace
 
 std::string FormatAuditRecord(const AuditRecord& r) {
-  nlohmann::ordered_json j;
-  j["time"] = absl::FormatTime(absl::RFC3339_full, r.time, absl::UTCTimeZone());
-  j["caller"] = r.caller;
-  j["method"] = r.method;
-  j["requestId"] = r.request_id;
-  j["correlationId"] = r.correlation_id;
-  j["customerId"] = r.customer_id;
-  if (!r.scope.empty()) j["scope"] = r.scope;
-  if (!r.principal.empty()) j["principal"] = r.principal;
-  if (!r.role.empty()) j["role"] = r.role;
-  j["validateOnly"] = r.validate_only;
-  j["outcome"] = r.outcome;
-  if (!r.detail.empty()) j["detail"] = r.detail;
-  if (!r.upstream_request_id.empty()) j["upstreamRequestId"] = r.upstream_request_id;
-  // Invalid UTF-8 is replaced rather than thrown on: a record is never dropped.
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  JsonLine line;
+  line.String("time", absl::FormatTime(absl::RFC3339_full, r.time, absl::UTCTimeZone()))
+      .String("caller", r.caller)
+      .String("method", r.method)
+      .String("requestId", r.request_id)
+      .String("correlationId", r.correlation_id)
+      .String("customerId", r.customer_id);
+  if (!r.scope.empty()) line.String("scope", r.scope);
+  if (!r.principal.empty()) line.String("principal", r.principal);
+  if (!r.role.empty()) line.String("role", r.role);
+  line.Bool("validateOnly", r.validate_only).String("outcome", r.outcome);
+  if (!r.detail.empty()) line.String("detail", r.detail);
+  if (!r.upstream_request_id.empty()) line.String("upstreamRequestId", r.upstream_request_id);
+  // Invalid UTF-8 is replaced, never refused: a record is never dropped.
+  return std::move(line).Finish();
 }
 
 absl::StatusOr<std::unique_ptr<FileAuditLog>> FileAuditLog::Open(const std::string& path,

@@ -3,8 +3,9 @@
 #include <google/protobuf/stubs/logging.h>
 
 #include <cstdio>
+#include <utility>
 
-#include "nlohmann/json.hpp"
+#include "server/api/json_line.h"
 
 namespace partner::api {
 
@@ -17,14 +18,14 @@ std::optional<std::string> ThrottledLibraryLog::Admit(absl::string_view library,
     return std::nullopt;
   }
   last_ = now;
-  nlohmann::ordered_json j;
-  j["time"] = absl::FormatTime(absl::RFC3339_full, now, absl::UTCTimeZone());
-  j["level"] = std::string(level);
-  j["msg"] = std::string(library);
-  j["detail"] = std::string(message);
-  j["droppedSinceLast"] = dropped_;
+  JsonLine line;
+  line.String("time", absl::FormatTime(absl::RFC3339_full, now, absl::UTCTimeZone()))
+      .String("level", level)
+      .String("msg", library)
+      .String("detail", message)
+      .Integer("droppedSinceLast", dropped_);
   dropped_ = 0;
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return std::move(line).Finish();
 }
 
 namespace {

@@ -1,24 +1,25 @@
 #include "server/api/request_log.h"
 
 #include <cstdio>
+#include <utility>
 
-#include "nlohmann/json.hpp"
+#include "server/api/json_line.h"
 
 namespace partner::api {
 
 std::string FormatRequestLogEntry(const RequestLogEntry& e) {
-  nlohmann::ordered_json j;
-  j["time"] = absl::FormatTime(absl::RFC3339_full, e.time, absl::UTCTimeZone());
-  j["level"] = e.code == "OK" ? "info" : "warning";
-  j["msg"] = "rpc";
-  j["method"] = e.method;
-  j["code"] = e.code;
-  j["latencyMs"] = absl::ToDoubleMilliseconds(e.latency);
-  j["caller"] = e.caller;
-  j["requestId"] = e.request_id;
-  j["correlationId"] = e.correlation_id;
-  if (!e.message.empty()) j["error"] = e.message;
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  JsonLine line;
+  line.String("time", absl::FormatTime(absl::RFC3339_full, e.time, absl::UTCTimeZone()))
+      .String("level", e.code == "OK" ? "info" : "warning")
+      .String("msg", "rpc")
+      .String("method", e.method)
+      .String("code", e.code)
+      .Milliseconds("latencyMs", e.latency)
+      .String("caller", e.caller)
+      .String("requestId", e.request_id)
+      .String("correlationId", e.correlation_id);
+  if (!e.message.empty()) line.String("error", e.message);
+  return std::move(line).Finish();
 }
 
 void StderrRequestLog::Write(const RequestLogEntry& entry) {
