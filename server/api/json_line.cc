@@ -37,8 +37,7 @@ std::size_t Utf8SequenceLength(absl::string_view text, std::size_t at) {
   return length;
 }
 
-}  // namespace
-
+// `text` as a JSON string literal, quotes included.
 void AppendJsonString(std::string& out, absl::string_view text) {
   out.push_back('"');
   // Runs that need nothing done are appended whole.
@@ -75,6 +74,8 @@ void AppendJsonString(std::string& out, absl::string_view text) {
   out.append(text.data() + plain_from, text.size() - plain_from);
   out.push_back('"');
 }
+
+}  // namespace
 
 // Room for a whole request-log line, so it is not reallocated field by field.
 JsonLine::JsonLine() {

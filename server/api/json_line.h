@@ -31,9 +31,6 @@ class JsonLine {
   std::string out_;
 };
 
-// `text` as a JSON string literal, quotes included.
-void AppendJsonString(std::string& out, absl::string_view text);
-
 }  // namespace partner::api
 
 #endif  // PARTNER_SERVER_API_JSON_LINE_H_
