@@ -4,6 +4,7 @@
 // measured window.
 #include <sys/types.h>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -93,13 +94,20 @@ json Delta(const json& before, const json& after) {
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (mode != "grpc" && mode != "rest" && mode != "batch" && mode != "sequential") {
+    Fail(absl::StrCat("--mode: unknown '", mode, "' (grpc, rest, batch or sequential)"));
+  }
+  const double rate = absl::GetFlag(FLAGS_rate);
+  if (!std::isfinite(rate) || rate < 0) Fail(absl::StrCat("--rate: ", rate, " is not a rate (calls per second, >= 0)"));
+  if (rate > 0 && mode != "grpc") {
+    Fail(absl::StrCat("--rate: the open loop drives gRPC calls only; --mode ", mode, " has no open loop"));
+  }
   absl::StatusOr<Mix> mix = Mix::Parse(absl::GetFlag(FLAGS_mix));
   if (!mix.ok()) Fail(std::string(mix.status().message()));
   if (absl::GetFlag(FLAGS_emulator_pid) != 0 && absl::GetFlag(FLAGS_emulator_url).empty()) {
     Fail("--emulator_pid: needs --emulator_url, whose request counters divide its CPU");
   }
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
-  const double rate = absl::GetFlag(FLAGS_rate);
   RunLimits limits{absl::Seconds(absl::GetFlag(FLAGS_duration_s)), absl::GetFlag(FLAGS_total_calls)};
   const RunLimits warmup{absl::Seconds(absl::GetFlag(FLAGS_warmup_s)), 0};
   json out = {{"mode", mode}, {"mix", absl::GetFlag(FLAGS_mix)}};
@@ -179,11 +187,9 @@ int main(int argc, char** argv) {
   } else if (mode == "batch") {
     out["batch"] = grpc_driver->RunBatch(absl::GetFlag(FLAGS_items));
     rpcs = 1;
-  } else if (mode == "sequential") {
+  } else {
     out["sequential"] = grpc_driver->RunSequential(absl::GetFlag(FLAGS_items));
     rpcs = absl::GetFlag(FLAGS_items);
-  } else {
-    Fail(absl::StrCat("--mode: unknown '", mode, "'"));
   }
   const double own_cpu_seconds = partner::bench::OwnCpuSeconds() - own_cpu_before;
   sampler.Stop();
