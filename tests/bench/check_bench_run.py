@@ -1,5 +1,5 @@
-"""bench/run end to end: the overhead and latency scenarios, one second per load, against this
-build's binaries.
+"""bench/run end to end: the overhead, latency and concurrency scenarios, with their measured
+loads cut to one second, against this build's binaries.
 
 Checks the contract the README's figures rely on: the last stdout line is one JSON object with the
 machine, every target of the scenario (value, target text, pass) and an overall verdict that is
@@ -25,7 +25,7 @@ def fail(message):
 def run_scenario(args, scenario):
     env = dict(os.environ, PARTNER_BUILD_DIR=args.build)
     done = subprocess.run([args.run, "--duration", "1", scenario], env=env, capture_output=True,
-                          text=True, timeout=140, check=False)
+                          text=True, timeout=280, check=False)
     if done.returncode != 0:
         fail(f"bench/run {scenario} exited {done.returncode}:\n{done.stderr[-4000:]}")
     lines = done.stdout.strip().splitlines()
@@ -109,13 +109,51 @@ def check_latency(args):
           f"at {rate}/s, gRPC alone {tail['p99_ms']} ms")
 
 
+def check_concurrency(args):
+    report = run_scenario(args, "concurrency")
+    check_verdicts(report, {"fraction_of_bound", "max_threads", "peak_rss_mib", "no_errors"})
+    figures = report["figures"]
+    check_runs(figures, ("loaded", "rest_at_gateway_upstream_load", "echo_answered_from_thread_at_gateway_rate"))
+    loaded = figures["loaded"]
+    bound = report["in_flight"] / (figures["unloaded"]["latency_ms"]["mean"] / 1000)
+    if not math.isclose(report["little_bound_rps"], bound, rel_tol=1e-9):
+        fail(f"little_bound_rps {report['little_bound_rps']} is not in-flight / unloaded mean latency = {bound}")
+    if not math.isclose(report["targets"]["fraction_of_bound"]["value"], loaded["throughput_rps"] / bound, rel_tol=1e-9):
+        fail(f"fraction_of_bound {report['targets']['fraction_of_bound']} is not loaded rate / bound")
+    cpu = figures["cpu_at_gateway_load"]
+    per_rpc = loaded["upstream"]["per_rpc"]
+    emulator_us = loaded["upstream"]["emulator"]["cpu_us_per_request"]
+    if not per_rpc >= 1 or not emulator_us > 0:
+        fail(f"the loaded run measured no upstream work: {loaded['upstream']}")
+    floor = (figures["echo_answered_from_thread_at_gateway_rate"]["server"]["cpu_us_per_rpc"] +
+             per_rpc * figures["rest_at_gateway_upstream_load"]["client"]["cpu_us_per_request"])
+    machine = loaded["client"]["cpu_us_per_request"] + floor + per_rpc * emulator_us
+    expected = {
+        "gateway_floor_us": floor,
+        "gateway_above_floor_us": loaded["server"]["cpu_us_per_rpc"] - floor,
+        "machine_us_per_rpc_with_floor_gateway": machine,
+        "floor_gateway_fraction_of_bound": os.cpu_count() * 1e6 / machine / bound,
+        "gateway_alone_fraction_of_bound": os.cpu_count() * 1e6 / loaded["server"]["cpu_us_per_rpc"] / bound,
+    }
+    for name, value in expected.items():
+        if not math.isclose(cpu[name], value, rel_tol=1e-9, abs_tol=1e-9):
+            fail(f"cpu_at_gateway_load.{name} {cpu[name]} is not {value}")
+    print(f"check_bench_run: concurrency report well formed; {loaded['throughput_rps']:.0f}/s against a bound of "
+          f"{bound:.0f}/s, gateway {loaded['server']['cpu_us_per_rpc']:.0f} us/RPC, floor {floor:.0f} us")
+
+
+CHECKS = {"overhead": check_overhead, "latency": check_latency, "concurrency": check_concurrency}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--run", required=True, help="path of bench/run")
     parser.add_argument("--build", required=True, help="build directory holding the binaries")
+    parser.add_argument("--scenario", action="append", required=True, choices=sorted(CHECKS),
+                        help="scenario to run and check; repeatable")
     args = parser.parse_args()
-    check_overhead(args)
-    check_latency(args)
+    for scenario in args.scenario:
+        CHECKS[scenario](args)
 
 
 if __name__ == "__main__":
