@@ -1,6 +1,7 @@
 #include "server/api/json_line.h"
 
 #include <string>
+#include <utility>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
