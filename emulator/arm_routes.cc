@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "emulator/json_text.h"
 #include "emulator/services.h"
 #include "nlohmann/json.hpp"
 
@@ -92,7 +93,7 @@ EmuResponse Services::HandleArm(const EmuRequest& request) {
     EmuResponse response;
     response.status = status;
     if (!body.is_null()) {
-      response.body = body.dump();
+      response.body = JsonText(body);
       response.With("Content-Type", "application/json; charset=utf-8");
     }
     std::optional<absl::string_view> correlation = request.Header("x-ms-correlation-request-id");

@@ -27,6 +27,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "emulator/json_text.h"
 #include "nlohmann/json.hpp"
 
 namespace partner::emulator {
@@ -246,19 +247,18 @@ void Emulator::Impl::Serve(evhttp_request* evrequest) {
       faults_.slow_body_interval = absl::Milliseconds(body.value("slowBodyIntervalMs", 100));
     }
     absl::MutexLock lock(&faults_mu_);
-    response.body = nlohmann::json{{"unavailableRate", faults_.unavailable_rate},
-                                   {"throttleRate", faults_.throttle_rate},
-                                   {"resetRate", faults_.reset_rate},
-                                   {"throttleRetryAfterMs", absl::ToInt64Milliseconds(faults_.throttle_retry_after)},
-                                   {"latencyMs", absl::ToInt64Milliseconds(faults_.latency)},
-                                   {"latencyJitterMs", absl::ToInt64Milliseconds(faults_.latency_jitter)},
-                                   {"malformedRate", faults_.malformed_rate},
-                                   {"truncatedRate", faults_.truncated_rate},
-                                   {"oversizedRate", faults_.oversized_rate},
-                                   {"slowBodyRate", faults_.slow_body_rate},
-                                   {"oversizedBytes", faults_.oversized_bytes},
-                                   {"slowBodyIntervalMs", absl::ToInt64Milliseconds(faults_.slow_body_interval)}}
-                        .dump();
+    response.body = JsonText(nlohmann::json{{"unavailableRate", faults_.unavailable_rate},
+                                            {"throttleRate", faults_.throttle_rate},
+                                            {"resetRate", faults_.reset_rate},
+                                            {"throttleRetryAfterMs", absl::ToInt64Milliseconds(faults_.throttle_retry_after)},
+                                            {"latencyMs", absl::ToInt64Milliseconds(faults_.latency)},
+                                            {"latencyJitterMs", absl::ToInt64Milliseconds(faults_.latency_jitter)},
+                                            {"malformedRate", faults_.malformed_rate},
+                                            {"truncatedRate", faults_.truncated_rate},
+                                            {"oversizedRate", faults_.oversized_rate},
+                                            {"slowBodyRate", faults_.slow_body_rate},
+                                            {"oversizedBytes", faults_.oversized_bytes},
+                                            {"slowBodyIntervalMs", absl::ToInt64Milliseconds(faults_.slow_body_interval)}});
     Reply(evrequest, std::move(response), absl::ZeroDuration());
     return;
   }
@@ -267,7 +267,7 @@ void Emulator::Impl::Serve(evhttp_request* evrequest) {
       request.method == "GET") {
     EmuResponse response;
     response.With("Content-Type", "application/json");
-    response.body = nlohmann::json{{"delayedNow", delayed_.size()}, {"delayedPeak", delayed_peak_}}.dump();
+    response.body = JsonText(nlohmann::json{{"delayedNow", delayed_.size()}, {"delayedPeak", delayed_peak_}});
     Reply(evrequest, std::move(response), absl::ZeroDuration());
     return;
   }
@@ -339,27 +339,24 @@ EmuResponse Emulator::Impl::FaultResponse(const Picked& picked, const EmuRequest
   response.With("Content-Type", "application/json; charset=utf-8");
   const double seconds = absl::ToDoubleSeconds(retry_after);
   if (service == "v1") {
-    response.body = nlohmann::json{{"statusCode", response.status},
-                                   {"message", throttle ? absl::StrFormat("Rate limit is exceeded. Try again in %.0f seconds.", std::ceil(seconds))
-                                                        : "The service is temporarily unavailable."}}
-                        .dump();
+    response.body = JsonText(nlohmann::json{{"statusCode", response.status},
+                                            {"message", throttle ? absl::StrFormat("Rate limit is exceeded. Try again in %.0f seconds.", std::ceil(seconds))
+                                                                 : "The service is temporarily unavailable."}});
     if (throttle) response.With("Retry-After", absl::StrCat(static_cast<int>(std::ceil(seconds))));
   } else if (service == "v1.0") {
-    response.body = nlohmann::json{{"error",
-                                    {{"code", throttle ? "TooManyRequests" : "serviceNotAvailable"},
-                                     {"message", throttle ? "Please retry again later." : "Service unavailable."},
-                                     {"innerError", {{"code", absl::StrCat(response.status)}, {"status", absl::StrCat(response.status)}}}}}}
-                        .dump();
+    response.body = JsonText(nlohmann::json{{"error",
+                                             {{"code", throttle ? "TooManyRequests" : "serviceNotAvailable"},
+                                              {"message", throttle ? "Please retry again later." : "Service unavailable."},
+                                              {"innerError", {{"code", absl::StrCat(response.status)}, {"status", absl::StrCat(response.status)}}}}}});
     // Graph may write fractional seconds (CONTRACTS.md §6.3).
     if (throttle) {
       response.With("Retry-After", options_.services.graph_fractional_retry_after ? absl::StrFormat("%.3f", seconds)
                                                                                  : absl::StrCat(static_cast<int>(std::ceil(seconds))));
     }
   } else {
-    response.body = nlohmann::json{{"error",
-                                    {{"code", throttle ? "TooManyRequests" : "ServiceUnavailable"},
-                                     {"message", throttle ? "The request was throttled." : "The service is temporarily unavailable."}}}}
-                        .dump();
+    response.body = JsonText(nlohmann::json{{"error",
+                                             {{"code", throttle ? "TooManyRequests" : "ServiceUnavailable"},
+                                              {"message", throttle ? "The request was throttled." : "The service is temporarily unavailable."}}}});
     if (throttle) response.With("Retry-After", absl::StrCat(static_cast<int>(std::ceil(seconds))));
   }
   return response;

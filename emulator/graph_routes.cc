@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "emulator/json_text.h"
 #include "emulator/services.h"
 #include "nlohmann/json.hpp"
 
@@ -111,7 +112,7 @@ EmuResponse Services::HandleGraph(const EmuRequest& request) {
   auto respond = [&](int status, const json& body) {
     EmuResponse response;
     response.status = status;
-    response.body = body.dump();
+    response.body = JsonText(body);
     std::optional<absl::string_view> client_request_id = request.Header("client-request-id");
     response.With("Content-Type", "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")
         .With("request-id", request_id)

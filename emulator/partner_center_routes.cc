@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "emulator/json_text.h"
 #include "emulator/services.h"
 #include "nlohmann/json.hpp"
 
@@ -76,7 +77,7 @@ struct ContinuationState {
 // same data can serve the next page.
 std::string EncodeContinuation(const std::string& id, const ContinuationState& state) {
   json j = {{"o", state.offset}, {"s", state.size}, {"f", state.field}, {"v", state.value}};
-  return absl::StrCat(id, ",", absl::Base64Escape(j.dump()));
+  return absl::StrCat(id, ",", absl::Base64Escape(JsonText(j)));
 }
 
 bool DecodeContinuation(absl::string_view token, ContinuationState* state) {
@@ -102,7 +103,7 @@ EmuResponse Services::HandlePartnerCenter(const EmuRequest& request) {
   auto respond = [&](int status, const json& body) {
     EmuResponse response;
     response.status = status;
-    response.body = absl::StrCat(options_.partner_center_bom ? "\xEF\xBB\xBF" : "", body.dump());
+    response.body = absl::StrCat(options_.partner_center_bom ? "\xEF\xBB\xBF" : "", JsonText(body));
     std::optional<absl::string_view> request_id = request.Header("ms-requestid");
     std::optional<absl::string_view> correlation_id = request.Header("ms-correlationid");
     response.With("Content-Type", "application/json; charset=utf-8")

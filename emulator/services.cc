@@ -1,3 +1,4 @@
+#include "emulator/json_text.h"
 #include "emulator/services.h"
 
 #include <algorithm>
@@ -179,9 +180,8 @@ EmuResponse Services::Handle(const EmuRequest& request) {
     std::cerr << "partner-emulator: state file: " << saved.message() << std::endl;
     EmuResponse failed;
     failed.status = 500;
-    failed.body = nlohmann::json{{"error", {{"code", "InternalServerError"},
-                                            {"message", absl::StrCat("The emulator could not save its state: ", saved.message())}}}}
-                      .dump();
+    failed.body = JsonText(nlohmann::json{{"error", {{"code", "InternalServerError"},
+                                                     {"message", absl::StrCat("The emulator could not save its state: ", saved.message())}}}});
     failed.With("Content-Type", "application/json; charset=utf-8");
     return failed;
   }
@@ -355,7 +355,7 @@ EmuResponse Services::HandleAdmin(const EmuRequest& request) {
                            {"tokensByTenant", counters_.tokens_by_tenant},
                            {"rejectedTokens", counters_.rejected_tokens},
                            {"upstreamRequests", counters_.upstream_requests}};
-    response.body = json.dump();
+    response.body = JsonText(json);
     return response;
   }
   if (request.segments.size() == 2 && request.segments[1] == "role-assignments" && request.method == "GET") {
@@ -364,7 +364,7 @@ EmuResponse Services::HandleAdmin(const EmuRequest& request) {
       list.push_back({{"name", a.name}, {"scope", a.scope}, {"roleDefinitionId", a.role_definition_guid},
                       {"principalId", a.principal_id}, {"principalType", a.principal_type}});
     }
-    response.body = list.dump();
+    response.body = JsonText(list);
     return response;
   }
   if (request.segments.size() == 2 && request.segments[1] == "reset" && request.method == "POST") {

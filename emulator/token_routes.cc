@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "emulator/assertion_verifier.h"
+#include "emulator/json_text.h"
 #include "emulator/services.h"
 #include "nlohmann/json.hpp"
 
@@ -27,7 +28,7 @@ EmuResponse TokenError(int status, const std::string& error, int aadsts, const s
       {"error_uri", absl::StrCat("https://login.microsoftonline.com/error?code=", aadsts)}};
   EmuResponse response;
   response.status = status;
-  response.body = body.dump();
+  response.body = JsonText(body);
   response.With("Content-Type", "application/json; charset=utf-8").With("Cache-Control", "no-store, no-cache");
   return response;
 }
@@ -135,7 +136,7 @@ EmuResponse Services::HandleToken(const EmuRequest& request, const std::string& 
     body = {{"token_type", "Bearer"}, {"expires_in", lifetime}, {"ext_expires_in", lifetime}, {"access_token", token}};
   }
   EmuResponse response;
-  response.body = body.dump();
+  response.body = JsonText(body);
   response.With("Content-Type", "application/json; charset=utf-8")
       .With("Cache-Control", "no-store, no-cache")
       .With("Pragma", "no-cache")

@@ -160,6 +160,18 @@ TEST_F(EmulatorTest, CustomerFilterMatchesCompanyNamePrefixIgnoringCase) {
   }
 }
 
+TEST_F(EmulatorTest, IllFormedUtf8EchoedInAnErrorBecomesAReplacementCharacter) {
+  // A percent-decoded path segment is any bytes; the error that quotes it used to end the
+  // emulator (nlohmann's dump() throws on ill-formed UTF-8 inside a libevent callback).
+  Reply bad_id = Pc("/v1/customers/%FFx");
+  ASSERT_EQ(bad_id.status, 400) << bad_id.body;
+  EXPECT_EQ(bad_id.Json()["description"], "The customer id '\xEF\xBF\xBDx' is not valid.");
+  Reply bad_size = Pc("/v1/customers?size=%C3");
+  ASSERT_EQ(bad_size.status, 400) << bad_size.body;
+  EXPECT_EQ(bad_size.Json()["description"], "The size parameter is invalid: '\xEF\xBF\xBD'.");
+  EXPECT_EQ(Pc("/v1/customers?size=1").status, 200) << "the emulator still serves";
+}
+
 TEST_F(EmulatorTest, PartnerCenterErrorsUseNumericCodesAndTheGatewayShape) {
   Reply unknown = Pc("/v1/customers/00000000-0000-4000-8000-000000000001");
   EXPECT_EQ(unknown.status, 404);
