@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <deque>
@@ -89,7 +90,10 @@ class EchoCustomers final : public partner::v1::CustomerService::CallbackService
   AnsweringThread* answering_;
 };
 
-volatile std::sig_atomic_t stop_requested = 0;
+// gRPC starts threads during static initialization, before main could block a signal for them,
+// so a stop signal may run its handler on any thread: the handler writes to this pipe, which
+// main reads, rather than setting a flag for a pause()d main thread that might never wake.
+int stop_pipe[2] = {-1, -1};
 
 }  // namespace
 
@@ -107,12 +111,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "partner-bench-echo: cannot listen on %s\n", absl::GetFlag(FLAGS_listen).c_str());
     return 1;
   }
-  std::signal(SIGTERM, [](int) { stop_requested = 1; });
-  std::signal(SIGINT, [](int) { stop_requested = 1; });
+  if (::pipe(stop_pipe) != 0) {
+    std::perror("partner-bench-echo: pipe");
+    return 1;
+  }
+  const auto on_stop = [](int) { (void)!::write(stop_pipe[1], "s", 1); };
+  std::signal(SIGTERM, on_stop);
+  std::signal(SIGINT, on_stop);
   const std::string listen = absl::GetFlag(FLAGS_listen);
   std::printf("partner-bench-echo: listening on %s:%d\n", listen.substr(0, listen.rfind(':')).c_str(), port);
   std::fflush(stdout);
-  while (!stop_requested) pause();
+  char stop = 0;
+  while (::read(stop_pipe[0], &stop, 1) < 0 && errno == EINTR) {
+  }
   server->Shutdown();
   return 0;
 }
