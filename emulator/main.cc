@@ -15,6 +15,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "emulator/emulator.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "HOST:PORT to listen on (port 0: ephemeral)");
@@ -77,6 +78,9 @@ bool ParseFaults(const std::string& spec, partner::emulator::FaultOptions* fault
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("partner-emulator: Entra token endpoint, Partner Center, ARM and Graph on loopback");
   absl::ParseCommandLine(argc, argv);
+  // As in the gateway (server/main.cc): Debian's Abseil otherwise records every Mutex acquisition
+  // in a lock-order graph, and the emulator shares the benchmark machine's cores with the gateway.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   partner::emulator::EmulatorOptions options;
   const std::string listen = absl::GetFlag(FLAGS_listen);
   const std::size_t colon = listen.rfind(':');
