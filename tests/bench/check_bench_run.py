@@ -111,13 +111,27 @@ def check_latency(args):
 
 def check_concurrency(args):
     report = run_scenario(args, "concurrency")
-    check_verdicts(report, {"fraction_of_bound", "max_threads", "peak_rss_mib", "no_errors"})
+    check_verdicts(report, {"fraction_of_bound", "bound_round_trips_are_sequential", "max_threads", "peak_rss_mib",
+                            "no_errors"})
     figures = report["figures"]
     check_runs(figures, ("loaded", "rest_at_gateway_upstream_load", "echo_answered_from_thread_at_gateway_rate"))
+    unloaded = figures["unloaded"]
     loaded = figures["loaded"]
-    bound = report["in_flight"] / (figures["unloaded"]["latency_ms"]["mean"] / 1000)
+    if unloaded["completed"] <= 0 or unloaded["ok"] != unloaded["completed"]:
+        fail(f"unloaded: {unloaded['ok']} of {unloaded['completed']} calls succeeded")
+    if not unloaded["upstream"]["per_rpc"] >= 1 or not loaded["upstream"]["per_rpc"] >= 1:
+        fail(f"upstream requests per call not measured: unloaded {unloaded['upstream']}, loaded {loaded['upstream']}")
+    round_trip_ms = unloaded["latency_ms"]["mean"] / unloaded["upstream"]["per_rpc"]
+    zero_queue_ms = round_trip_ms * loaded["upstream"]["per_rpc"]
+    bound = report["in_flight"] / (zero_queue_ms / 1000)
     if not math.isclose(report["little_bound_rps"], bound, rel_tol=1e-9):
-        fail(f"little_bound_rps {report['little_bound_rps']} is not in-flight / unloaded mean latency = {bound}")
+        fail(f"little_bound_rps {report['little_bound_rps']} is not in-flight / (unloaded ms per upstream round trip x "
+             f"the loaded run's round trips per call) = {bound}")
+    if not math.isclose(figures["bound"]["loaded_latency_with_nothing_queued_ms"], zero_queue_ms, rel_tol=1e-9):
+        fail(f"bound figures {figures['bound']} do not give {zero_queue_ms} ms with nothing queued")
+    if report["targets"]["bound_round_trips_are_sequential"]["value"] != round_trip_ms:
+        fail(f"bound_round_trips_are_sequential {report['targets']['bound_round_trips_are_sequential']} is not "
+             f"{round_trip_ms} ms per round trip")
     if not math.isclose(report["targets"]["fraction_of_bound"]["value"], loaded["throughput_rps"] / bound, rel_tol=1e-9):
         fail(f"fraction_of_bound {report['targets']['fraction_of_bound']} is not loaded rate / bound")
     cpu = figures["cpu_at_gateway_load"]
