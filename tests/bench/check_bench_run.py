@@ -57,11 +57,15 @@ def check_verdicts(report, expected):
         fail(f"calls failed during the run: {json.dumps(report['figures'])[:2000]}")
 
 
+def check_calls(run, measured):
+    if measured["completed"] <= 0 or measured["ok"] != measured["completed"]:
+        fail(f"{run}: {measured['ok']} of {measured['completed']} calls succeeded")
+
+
 def check_runs(figures, runs):
     for run in runs:
         measured = figures[run]
-        if measured["completed"] <= 0 or measured["ok"] != measured["completed"]:
-            fail(f"{run}: {measured['ok']} of {measured['completed']} calls succeeded")
+        check_calls(run, measured)
         if measured["server"]["cpu_seconds"] <= 0 or measured["client"]["cpu_us_per_request"] <= 0:
             fail(f"{run}: no CPU measured: server {measured['server']}, client {measured['client']}")
 
@@ -117,12 +121,15 @@ def check_concurrency(args):
     check_runs(figures, ("loaded", "rest_at_gateway_upstream_load", "echo_answered_from_thread_at_gateway_rate"))
     unloaded = figures["unloaded"]
     loaded = figures["loaded"]
-    if unloaded["completed"] <= 0 or unloaded["ok"] != unloaded["completed"]:
-        fail(f"unloaded: {unloaded['ok']} of {unloaded['completed']} calls succeeded")
-    if not unloaded["upstream"]["per_rpc"] >= 1 or not loaded["upstream"]["per_rpc"] >= 1:
-        fail(f"upstream requests per call not measured: unloaded {unloaded['upstream']}, loaded {loaded['upstream']}")
+    check_calls("unloaded", unloaded)
+    if not unloaded["upstream"]["per_rpc"] >= 1:
+        fail(f"the unloaded run measured no upstream work: {unloaded['upstream']}")
+    per_rpc = loaded["upstream"]["per_rpc"]
+    emulator_us = loaded["upstream"]["emulator"]["cpu_us_per_request"]
+    if not per_rpc >= 1 or not emulator_us > 0:
+        fail(f"the loaded run measured no upstream work: {loaded['upstream']}")
     round_trip_ms = unloaded["latency_ms"]["mean"] / unloaded["upstream"]["per_rpc"]
-    zero_queue_ms = round_trip_ms * loaded["upstream"]["per_rpc"]
+    zero_queue_ms = round_trip_ms * per_rpc
     bound = report["in_flight"] / (zero_queue_ms / 1000)
     if not math.isclose(report["little_bound_rps"], bound, rel_tol=1e-9):
         fail(f"little_bound_rps {report['little_bound_rps']} is not in-flight / (unloaded ms per upstream round trip x "
@@ -135,10 +142,6 @@ def check_concurrency(args):
     if not math.isclose(report["targets"]["fraction_of_bound"]["value"], loaded["throughput_rps"] / bound, rel_tol=1e-9):
         fail(f"fraction_of_bound {report['targets']['fraction_of_bound']} is not loaded rate / bound")
     cpu = figures["cpu_at_gateway_load"]
-    per_rpc = loaded["upstream"]["per_rpc"]
-    emulator_us = loaded["upstream"]["emulator"]["cpu_us_per_request"]
-    if not per_rpc >= 1 or not emulator_us > 0:
-        fail(f"the loaded run measured no upstream work: {loaded['upstream']}")
     floor = (figures["echo_answered_from_thread_at_gateway_rate"]["server"]["cpu_us_per_rpc"] +
              per_rpc * figures["rest_at_gateway_upstream_load"]["client"]["cpu_us_per_request"])
     machine = loaded["client"]["cpu_us_per_request"] + floor + per_rpc * emulator_us
