@@ -158,7 +158,7 @@ void GrpcDriver::Start(Method method, std::uint64_t sequence, std::function<void
 
 namespace {
 
-// Calls outstanding and the time the last one finished; Wait() returns when none is left.
+// Calls outstanding; WaitForZero() returns when none is left.
 class Outstanding {
  public:
   void Add(int n) {
@@ -168,73 +168,84 @@ class Outstanding {
   void Done() {
     absl::MutexLock lock(&mu_);
     --count_;
-    last_ = absl::Now();
   }
   // False when `timeout` passed first.
   bool WaitForZero(absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
     return mu_.AwaitWithTimeout(absl::Condition(+[](int* c) { return *c == 0; }, &count_), timeout);
   }
-  absl::Time last() {
-    absl::MutexLock lock(&mu_);
-    return last_;
-  }
 
  private:
   absl::Mutex mu_;
   int count_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::Time last_ ABSL_GUARDED_BY(mu_) = absl::Now();
 };
 
 }  // namespace
 
-double GrpcDriver::RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, LatencyRecorder* recorder) {
+void GrpcDriver::RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, MeasuredWindow* window) {
+  const bool counted = limits.total_calls > 0;
   Outstanding outstanding;
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> next{0};
-  std::int64_t slots = in_flight;
-  if (limits.total_calls > 0) slots = std::min<std::int64_t>(slots, limits.total_calls);
+  const std::int64_t slots = counted ? std::min<std::int64_t>(in_flight, limits.total_calls) : in_flight;
   outstanding.Add(static_cast<int>(slots));
   // Each completion starts the next call on the completing thread: the loop holds no thread.
   std::function<void()> issue = [&] {
     const std::uint64_t sequence = next.fetch_add(1);
-    if (stop || (limits.total_calls > 0 && sequence >= static_cast<std::uint64_t>(limits.total_calls))) {
+    if (stop || (counted && sequence >= static_cast<std::uint64_t>(limits.total_calls))) {
       outstanding.Done();
       return;
     }
     const absl::Time started = absl::Now();
     Start(mix.Pick(sequence), sequence, [&, started](int code) {
-      recorder->Record(code, absl::Now() - started);
+      window->Record(code, absl::Now() - started);
       issue();
     });
   };
   const absl::Time start = absl::Now();
+  // Without a warm-up the window covers the first calls too, such as the threads they start.
+  if (counted || limits.warm_up <= absl::ZeroDuration()) window->Open();
   for (std::int64_t i = 0; i < slots; ++i) issue();
-  if (limits.total_calls == 0) {
-    outstanding.WaitForZero(limits.duration);
+  if (!counted) {
+    if (!window->opened()) {
+      absl::SleepFor(start + limits.warm_up - absl::Now());
+      window->Open();
+    }
+    absl::SleepFor(window->opened_at() + limits.duration - absl::Now());
     stop = true;
+    window->Close();
   }
   outstanding.WaitForZero(options_.deadline + absl::Seconds(30));
-  return absl::ToDoubleSeconds(outstanding.last() - start);
+  if (counted) window->Close();
 }
 
-double GrpcDriver::RunOpen(const Mix& mix, double rate, const RunLimits& limits, LatencyRecorder* recorder) {
+void GrpcDriver::RunOpen(const Mix& mix, double rate, const RunLimits& limits, MeasuredWindow* window) {
+  const bool counted = limits.total_calls > 0;
   Outstanding outstanding;
   const absl::Time start = absl::Now();
+  if (counted) window->Open();
   for (std::uint64_t sequence = 0;; ++sequence) {
     const absl::Time due = start + absl::Seconds(static_cast<double>(sequence) / rate);
-    if (due - start >= limits.duration) break;
-    if (limits.total_calls > 0 && sequence >= static_cast<std::uint64_t>(limits.total_calls)) break;
+    if (counted && sequence >= static_cast<std::uint64_t>(limits.total_calls)) break;
+    if (!window->opened() && due >= start + limits.warm_up) {
+      absl::SleepFor(start + limits.warm_up - absl::Now());
+      window->Open();
+    }
+    if (!counted && window->opened() && due >= window->opened_at() + limits.duration) break;
     absl::SleepFor(due - absl::Now());
     outstanding.Add(1);
     // Latency counts from when the call was due, so a stalled client cannot hide server delay.
     Start(mix.Pick(sequence), sequence, [&, due](int code) {
-      recorder->Record(code, absl::Now() - due);
+      window->Record(code, absl::Now() - due);
       outstanding.Done();
     });
   }
+  if (!counted) {
+    absl::SleepFor(window->opened_at() + limits.duration - absl::Now());
+    window->Close();
+  }
   outstanding.WaitForZero(options_.deadline + absl::Seconds(30));
-  return absl::ToDoubleSeconds(outstanding.last() - start);
+  if (counted) window->Close();
 }
 
 nlohmann::json GrpcDriver::RunBatch(int items) {

@@ -30,9 +30,11 @@ struct GrpcOptions {
   int page_size = 100;  // ListCustomers
 };
 
-// How long a run lasts: until `duration` has passed, or (when `total_calls` > 0) until that many
-// calls were started; either way every started call is waited for.
+// How long a run lasts. With `total_calls` > 0: until that many calls were made, the window open
+// from the first call to the last completion. Otherwise `warm_up`, then a window of `duration`,
+// after which no call starts; either way every started call is waited for.
 struct RunLimits {
+  absl::Duration warm_up = absl::ZeroDuration();
   absl::Duration duration = absl::Seconds(10);
   std::int64_t total_calls = 0;
 };
@@ -53,11 +55,11 @@ class GrpcDriver {
   void SetCustomers(std::vector<CustomerTarget> customers) { customers_ = std::move(customers); }
   const std::vector<CustomerTarget>& customers() const { return customers_; }
 
-  // Closed loop: `in_flight` calls outstanding at all times. Returns the seconds from the first
-  // call to the last completion.
-  double RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, LatencyRecorder* recorder);
-  // Open loop: calls started at `rate` per second whatever the responses do.
-  double RunOpen(const Mix& mix, double rate, const RunLimits& limits, LatencyRecorder* recorder);
+  // Closed loop: `in_flight` calls outstanding at all times; opens and closes `window`.
+  void RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, MeasuredWindow* window);
+  // Open loop: calls started at `rate` per second whatever the responses do; opens and closes
+  // `window`.
+  void RunOpen(const Mix& mix, double rate, const RunLimits& limits, MeasuredWindow* window);
 
   // One BatchAssignRoles stream of `items` AssignItem()s; its wall time and per-item outcomes.
   nlohmann::json RunBatch(int items);

@@ -13,6 +13,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "bench/loadgen/grpc_driver.h"
 #include "bench/loadgen/rest_driver.h"
@@ -31,8 +32,8 @@ ABSL_FLAG(int, emulator_pid, 0,
 ABSL_FLAG(std::string, mix, "get=1", "calls and weights: get, list, subs, assign");
 ABSL_FLAG(int, concurrency, 64, "closed loop: calls in flight");
 ABSL_FLAG(double, rate, 0, "open loop: calls per second (0: closed loop)");
-ABSL_FLAG(double, duration_s, 10, "measured seconds");
-ABSL_FLAG(double, warmup_s, 0, "unmeasured seconds first, same mix and concurrency");
+ABSL_FLAG(double, duration_s, 10, "seconds the measured window stays open");
+ABSL_FLAG(double, warmup_s, 0, "seconds of the same calls before the window opens (not with --total_calls)");
 ABSL_FLAG(int64_t, total_calls, 0, "stop after this many calls instead of after --duration_s");
 ABSL_FLAG(int, customers, 50, "customers to spread calls over");
 ABSL_FLAG(int, customer_offset, 0, "skip the first N listed customers (untouched tenants for token-storm)");
@@ -49,7 +50,7 @@ namespace {
 
 using nlohmann::json;
 using partner::bench::GrpcDriver;
-using partner::bench::LatencyRecorder;
+using partner::bench::MeasuredWindow;
 using partner::bench::Method;
 using partner::bench::Mix;
 using partner::bench::ProcessSampler;
@@ -60,13 +61,13 @@ using partner::bench::RunLimits;
   std::exit(1);
 }
 
-json Counters() {
+absl::StatusOr<json> Counters() {
   const std::string url = absl::GetFlag(FLAGS_emulator_url);
   if (url.empty()) return json::object();
   absl::StatusOr<std::string> body = partner::bench::HttpGet(url + "/_emulator/counters", absl::GetFlag(FLAGS_ca_file));
-  if (!body.ok()) Fail(std::string(body.status().message()));
+  if (!body.ok()) return body.status();
   json parsed = json::parse(*body, nullptr, false);
-  if (!parsed.is_object()) Fail("emulator counters: not JSON");
+  if (!parsed.is_object()) return absl::UnavailableError(absl::StrCat(url, "/_emulator/counters: not a JSON object"));
   return parsed;
 }
 
@@ -112,8 +113,11 @@ int main(int argc, char** argv) {
     Fail("--emulator_pid: needs --emulator_url, whose request counters divide its CPU");
   }
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
-  RunLimits limits{absl::Seconds(absl::GetFlag(FLAGS_duration_s)), absl::GetFlag(FLAGS_total_calls)};
-  const RunLimits warmup{absl::Seconds(absl::GetFlag(FLAGS_warmup_s)), 0};
+  const RunLimits limits{absl::Seconds(absl::GetFlag(FLAGS_warmup_s)), absl::Seconds(absl::GetFlag(FLAGS_duration_s)),
+                         absl::GetFlag(FLAGS_total_calls)};
+  if (limits.total_calls > 0 && limits.warm_up > absl::ZeroDuration()) {
+    Fail("--warmup_s: a run of --total_calls measures every call, so it has no warm-up");
+  }
   json out = {{"mode", mode}, {"mix", absl::GetFlag(FLAGS_mix)}};
 
   std::unique_ptr<GrpcDriver> grpc_driver;
@@ -158,47 +162,64 @@ int main(int argc, char** argv) {
     out["customers"] = grpc_driver->customers().size();
   }
 
-  auto run = [&](const RunLimits& l, LatencyRecorder* recorder) -> double {
-    if (rest_driver != nullptr) {
-      absl::StatusOr<double> seconds = rest_driver->RunClosed(*mix, concurrency, l, recorder);
-      if (!seconds.ok()) Fail(std::string(seconds.status().message()));
-      return *seconds;
-    }
-    return rate > 0 ? grpc_driver->RunOpen(*mix, rate, l, recorder)
-                    : grpc_driver->RunClosed(*mix, concurrency, l, recorder);
-  };
-  if (warmup.duration > absl::ZeroDuration() && (mode == "grpc" || mode == "rest")) {
-    LatencyRecorder ignored;
-    run(warmup, &ignored);
-  }
-
-  const json before = Counters();
+  // Snapshots before and after the measured window; one that fails is reported after the run,
+  // whose calls are still in flight when the window closes.
   ProcessSampler sampler(static_cast<pid_t>(absl::GetFlag(FLAGS_server_pid)));
   ProcessSampler emulator_sampler(static_cast<pid_t>(absl::GetFlag(FLAGS_emulator_pid)));
-  if (absl::Status s = sampler.Start(); !s.ok()) Fail(absl::StrCat("--server_pid: ", s.message()));
-  if (absl::Status s = emulator_sampler.Start(); !s.ok()) Fail(absl::StrCat("--emulator_pid: ", s.message()));
-  const double own_cpu_before = partner::bench::OwnCpuSeconds();
+  if (absl::Status s = sampler.Check(); !s.ok()) Fail(absl::StrCat("--server_pid: ", s.message()));
+  if (absl::Status s = emulator_sampler.Check(); !s.ok()) Fail(absl::StrCat("--emulator_pid: ", s.message()));
+  absl::StatusOr<json> before = Counters();
+  if (!before.ok()) Fail(std::string(before.status().message()));
+  absl::StatusOr<json> after;
+  absl::Status snapshots;
+  auto keep_first_failure = [&snapshots](absl::string_view what, const absl::Status& status) {
+    if (!status.ok() && snapshots.ok()) snapshots = absl::Status(status.code(), absl::StrCat(what, status.message()));
+  };
+  double own_cpu_at_open = 0;
+  double own_cpu_seconds = 0;
+  MeasuredWindow window(
+      [&] {
+        before = Counters();
+        keep_first_failure("emulator counters: ", before.status());
+        keep_first_failure("--server_pid: ", sampler.Start());
+        keep_first_failure("--emulator_pid: ", emulator_sampler.Start());
+        own_cpu_at_open = partner::bench::OwnCpuSeconds();
+      },
+      [&] {
+        own_cpu_seconds = partner::bench::OwnCpuSeconds() - own_cpu_at_open;
+        sampler.Stop();
+        emulator_sampler.Stop();
+        after = Counters();
+        keep_first_failure("emulator counters: ", after.status());
+      });
+
   std::int64_t rpcs = 0;
   if (mode == "grpc" || mode == "rest") {
-    LatencyRecorder recorder;
-    const double seconds = run(limits, &recorder);
-    out.update(recorder.Summary());
-    rpcs = recorder.completed();
+    if (rest_driver != nullptr) {
+      if (absl::Status s = rest_driver->RunClosed(*mix, concurrency, limits, &window); !s.ok()) {
+        Fail(std::string(s.message()));
+      }
+    } else if (rate > 0) {
+      grpc_driver->RunOpen(*mix, rate, limits, &window);
+    } else {
+      grpc_driver->RunClosed(*mix, concurrency, limits, &window);
+    }
+    out.update(window.Summary());
+    rpcs = window.completed();
     out["concurrency"] = concurrency;
     if (rate > 0) out["target_rate"] = rate;
-    out["seconds"] = seconds;
-    out["throughput_rps"] = seconds > 0 ? static_cast<double>(rpcs) / seconds : 0.0;
   } else if (mode == "batch") {
+    window.Open();
     out["batch"] = grpc_driver->RunBatch(absl::GetFlag(FLAGS_items));
+    window.Close();
     rpcs = 1;
   } else {
+    window.Open();
     out["sequential"] = grpc_driver->RunSequential(absl::GetFlag(FLAGS_items));
+    window.Close();
     rpcs = absl::GetFlag(FLAGS_items);
   }
-  const double own_cpu_seconds = partner::bench::OwnCpuSeconds() - own_cpu_before;
-  sampler.Stop();
-  emulator_sampler.Stop();
-  const json after = Counters();
+  if (!snapshots.ok()) Fail(std::string(snapshots.message()));
   // The client side's cost of the same exchanges: in rest mode, what one HTTPS request costs a
   // libcurl client (the generator's own bookkeeping included, so an upper estimate of it).
   out["client"] = {{"cpu_seconds", own_cpu_seconds},
@@ -208,8 +229,8 @@ int main(int argc, char** argv) {
     server["cpu_us_per_rpc"] = server["cpu_seconds"].get<double>() * 1e6 / static_cast<double>(rpcs);
   }
   out["server"] = server;
-  if (!after.empty()) {
-    json upstream = Delta(before, after);
+  if (!after->empty()) {
+    json upstream = Delta(*before, *after);
     const std::int64_t requests = upstream.value("upstreamRequests", std::int64_t{0});
     if (rpcs > 0) upstream["per_rpc"] = static_cast<double>(requests) / static_cast<double>(rpcs);
     // What the upstream's own work costs under this very mix and load, which a separate direct run

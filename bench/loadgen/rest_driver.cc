@@ -49,7 +49,80 @@ absl::StatusOr<std::string> Perform(CURL* curl, const std::string& what) {
   return body;
 }
 
+// libcurl's socket interface on epoll: each wake-up costs work for the sockets that are ready,
+// not for every transfer, which curl_multi_perform and curl_multi_poll do. With 5 000 transfers
+// in flight the generator otherwise spends its time scanning idle connections and becomes the
+// bottleneck it is meant to measure through.
+class EpollMulti {
+ public:
+  EpollMulti() : multi_(curl_multi_init()), epoll_fd_(epoll_create1(EPOLL_CLOEXEC)) {
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &EpollMulti::OnSocket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &EpollMulti::OnTimer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  }
+  ~EpollMulti() {
+    curl_multi_cleanup(multi_);
+    if (epoll_fd_ >= 0) close(epoll_fd_);
+  }
+  EpollMulti(const EpollMulti&) = delete;
+  EpollMulti& operator=(const EpollMulti&) = delete;
+
+  absl::Status Check() const {
+    if (multi_ == nullptr) return absl::InternalError("curl_multi_init failed");
+    if (epoll_fd_ < 0) return absl::InternalError(absl::StrCat("epoll_create1: ", std::strerror(errno)));
+    return absl::OkStatus();
+  }
+  CURLM* multi() const { return multi_; }
+
+  // Waits at most `longest` for ready sockets or curl's timer and lets curl act on them.
+  void Step(absl::Duration longest) {
+    absl::Duration wait = longest;
+    if (timer_due_) wait = std::min(wait, std::max(*timer_due_ - absl::Now(), absl::ZeroDuration()));
+    epoll_event events[512];
+    const int ready = epoll_wait(epoll_fd_, events, 512, static_cast<int>(absl::ToInt64Milliseconds(wait)));
+    int running = 0;
+    for (int i = 0; i < ready; ++i) {
+      int mask = 0;
+      if (events[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
+      if (events[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+      if (events[i].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+      curl_multi_socket_action(multi_, events[i].data.fd, mask, &running);
+    }
+    if (timer_due_ && absl::Now() >= *timer_due_) {
+      timer_due_.reset();
+      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+  }
+
+ private:
+  static int OnSocket(CURL*, curl_socket_t socket, int what, void* self, void*) {
+    const int epoll_fd = static_cast<EpollMulti*>(self)->epoll_fd_;
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(epoll_fd, EPOLL_CTL_DEL, socket, nullptr);
+      return 0;
+    }
+    epoll_event event{};
+    event.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
+    event.data.fd = socket;
+    if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, socket, &event) != 0) epoll_ctl(epoll_fd, EPOLL_CTL_ADD, socket, &event);
+    return 0;
+  }
+  static int OnTimer(CURLM*, long timeout_ms, void* self) {
+    auto* multi = static_cast<EpollMulti*>(self);
+    if (timeout_ms < 0) multi->timer_due_.reset();
+    else multi->timer_due_ = absl::Now() + absl::Milliseconds(timeout_ms);
+    return 0;
+  }
+
+  CURLM* multi_;
+  int epoll_fd_;
+  std::optional<absl::Time> timer_due_;
+};
+
 }  // namespace
+
+RestDriver::RestDriver(RestOptions options) : options_(std::move(options)) {}
 
 absl::StatusOr<std::string> HttpGet(const std::string& url, const std::string& ca_file) {
   CURL* curl = curl_easy_init();
@@ -125,82 +198,7 @@ std::string RestDriver::UrlFor(Method method, std::uint64_t sequence) const {
   return absl::StrCat(options_.base_url, "/v1/customers?size=", options_.page_size);
 }
 
-// libcurl's socket interface on epoll: each wake-up costs work for the sockets that are ready,
-// not for every transfer, which curl_multi_perform and curl_multi_poll do. With 5 000 transfers
-// in flight the generator otherwise spends its time scanning idle connections and becomes the
-// bottleneck it is meant to measure through.
-class EpollMulti {
- public:
-  EpollMulti() : multi_(curl_multi_init()), epoll_fd_(epoll_create1(EPOLL_CLOEXEC)) {
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &EpollMulti::OnSocket);
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &EpollMulti::OnTimer);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-  }
-  ~EpollMulti() {
-    curl_multi_cleanup(multi_);
-    if (epoll_fd_ >= 0) close(epoll_fd_);
-  }
-  EpollMulti(const EpollMulti&) = delete;
-  EpollMulti& operator=(const EpollMulti&) = delete;
-
-  absl::Status Check() const {
-    if (multi_ == nullptr) return absl::InternalError("curl_multi_init failed");
-    if (epoll_fd_ < 0) return absl::InternalError(absl::StrCat("epoll_create1: ", std::strerror(errno)));
-    return absl::OkStatus();
-  }
-  CURLM* multi() const { return multi_; }
-
-  // Waits at most `longest` for ready sockets or curl's timer and lets curl act on them.
-  void Step(absl::Duration longest) {
-    absl::Duration wait = longest;
-    if (timer_due_) wait = std::min(wait, std::max(*timer_due_ - absl::Now(), absl::ZeroDuration()));
-    epoll_event events[512];
-    const int ready = epoll_wait(epoll_fd_, events, 512, static_cast<int>(absl::ToInt64Milliseconds(wait)));
-    int running = 0;
-    for (int i = 0; i < ready; ++i) {
-      int mask = 0;
-      if (events[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
-      if (events[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
-      if (events[i].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
-      curl_multi_socket_action(multi_, events[i].data.fd, mask, &running);
-    }
-    if (timer_due_ && absl::Now() >= *timer_due_) {
-      timer_due_.reset();
-      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
-    }
-  }
-
- private:
-  static int OnSocket(CURL*, curl_socket_t socket, int what, void* self, void*) {
-    const int epoll_fd = static_cast<EpollMulti*>(self)->epoll_fd_;
-    if (what == CURL_POLL_REMOVE) {
-      epoll_ctl(epoll_fd, EPOLL_CTL_DEL, socket, nullptr);
-      return 0;
-    }
-    epoll_event event{};
-    event.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0u) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0u);
-    event.data.fd = socket;
-    if (epoll_ctl(epoll_fd, EPOLL_CTL_MOD, socket, &event) != 0) epoll_ctl(epoll_fd, EPOLL_CTL_ADD, socket, &event);
-    return 0;
-  }
-  static int OnTimer(CURLM*, long timeout_ms, void* self) {
-    auto* multi = static_cast<EpollMulti*>(self);
-    if (timeout_ms < 0) multi->timer_due_.reset();
-    else multi->timer_due_ = absl::Now() + absl::Milliseconds(timeout_ms);
-    return 0;
-  }
-
-  CURLM* multi_;
-  int epoll_fd_;
-  std::optional<absl::Time> timer_due_;
-};
-
-RestDriver::RestDriver(RestOptions options) : options_(std::move(options)) {}
-RestDriver::~RestDriver() = default;
-
-absl::StatusOr<double> RestDriver::RunClosed(const Mix& mix, int in_flight, const RunLimits& limits,
-                                             LatencyRecorder* recorder) {
+absl::Status RestDriver::RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, MeasuredWindow* window) {
   if (mix.Uses(Method::kListAzureSubscriptions) || mix.Uses(Method::kAssignRole)) {
     return absl::InvalidArgumentError("--mode=rest drives only get and list");
   }
@@ -209,11 +207,9 @@ absl::StatusOr<double> RestDriver::RunClosed(const Mix& mix, int in_flight, cons
     std::string url;
     absl::Time started;
   };
-  // One multi handle for every run: its connection pool carries the warm-up's connections into
-  // the measured run, which then does not begin with thousands of connects.
-  if (loop_ == nullptr) loop_ = std::make_unique<EpollMulti>();
-  if (absl::Status usable = loop_->Check(); !usable.ok()) return usable;
-  CURLM* multi = loop_->multi();
+  EpollMulti loop;
+  if (absl::Status usable = loop.Check(); !usable.ok()) return usable;
+  CURLM* multi = loop.multi();
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(in_flight));
   curl_slist* headers = curl_slist_append(nullptr, absl::StrCat("Authorization: Bearer ", token_).c_str());
   headers = curl_slist_append(headers, "Accept: application/json");
@@ -226,11 +222,14 @@ absl::StatusOr<double> RestDriver::RunClosed(const Mix& mix, int in_flight, cons
     slot->started = absl::Now();
     curl_multi_add_handle(multi, slot->curl);
   };
+  const bool counted = limits.total_calls > 0;
   auto may_start = [&] {
-    return limits.total_calls == 0 || next < static_cast<std::uint64_t>(limits.total_calls);
+    return counted ? next < static_cast<std::uint64_t>(limits.total_calls) : !window->closed();
   };
   const absl::Time start = absl::Now();
-  absl::Time last = start;
+  // When the window opens, or closes once open; counted runs keep it open to the last completion.
+  auto window_edge = [&] { return window->opened() ? window->opened_at() + limits.duration : start + limits.warm_up; };
+  if (counted || limits.warm_up <= absl::ZeroDuration()) window->Open();
   for (int i = 0; i < in_flight && may_start(); ++i) {
     auto slot = std::make_unique<Slot>();
     slot->curl = curl_easy_init();
@@ -243,7 +242,16 @@ absl::StatusOr<double> RestDriver::RunClosed(const Mix& mix, int in_flight, cons
   }
   int running = static_cast<int>(slots.size());
   while (running > 0) {
-    loop_->Step(absl::Milliseconds(100));
+    absl::Duration longest = absl::Milliseconds(100);
+    if (!counted && !window->closed()) longest = std::clamp(window_edge() - absl::Now(), absl::ZeroDuration(), longest);
+    loop.Step(longest);
+    if (!counted && !window->closed() && absl::Now() >= window_edge()) {
+      if (window->opened()) {
+        window->Close();
+      } else {
+        window->Open();
+      }
+    }
     int queued = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
       if (msg->msg != CURLMSG_DONE) continue;
@@ -253,19 +261,19 @@ absl::StatusOr<double> RestDriver::RunClosed(const Mix& mix, int in_flight, cons
       curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
       // A transport failure has no HTTP status: counted under 0 would read as success, so -1.
       const CURLcode result = msg->data.result;
-      last = absl::Now();
-      recorder->Record(result == CURLE_OK ? static_cast<int>(code) : -1, last - slot->started);
+      window->Record(result == CURLE_OK ? static_cast<int>(code) : -1, absl::Now() - slot->started);
       curl_multi_remove_handle(multi, slot->curl);
-      if ((limits.total_calls > 0 || last - start < limits.duration) && may_start()) {
+      if (may_start()) {
         start_call(slot);
       } else {
         --running;
       }
     }
   }
+  if (counted) window->Close();
   for (auto& slot : slots) curl_easy_cleanup(slot->curl);
   curl_slist_free_all(headers);
-  return absl::ToDoubleSeconds(last - start);
+  return absl::OkStatus();
 }
 
 }  // namespace partner::bench

@@ -3,7 +3,6 @@
 #ifndef PARTNER_BENCH_LOADGEN_REST_DRIVER_H_
 #define PARTNER_BENCH_LOADGEN_REST_DRIVER_H_
 
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,12 +26,9 @@ struct RestOptions {
 // One GET, body returned when the status is 2xx.
 absl::StatusOr<std::string> HttpGet(const std::string& url, const std::string& ca_file);
 
-class EpollMulti;
-
 class RestDriver {
  public:
   explicit RestDriver(RestOptions options);
-  ~RestDriver();
 
   // Gets a Partner Center token and the first `customers` customer ids.
   absl::Status Prepare(int customers);
@@ -42,7 +38,7 @@ class RestDriver {
   absl::StatusOr<std::vector<std::string>> UserPrincipalNames(const std::string& tenant) const;
   // Closed loop, as GrpcDriver::RunClosed; the mix may hold only get (GET /v1/customers/{id}) and
   // list (GET /v1/customers?size=N).
-  absl::StatusOr<double> RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, LatencyRecorder* recorder);
+  absl::Status RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, MeasuredWindow* window);
 
  private:
   std::string UrlFor(Method method, std::uint64_t sequence) const;
@@ -51,7 +47,6 @@ class RestDriver {
   RestOptions options_;
   std::string token_;
   std::vector<std::string> customer_ids_;
-  std::unique_ptr<EpollMulti> loop_;
 };
 
 }  // namespace partner::bench

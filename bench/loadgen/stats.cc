@@ -70,6 +70,46 @@ nlohmann::json LatencyRecorder::Summary() const {
             {"mean", sorted.empty() ? 0.0 : sum / static_cast<double>(sorted.size()) / 1000.0}}}};
 }
 
+void MeasuredWindow::Open() {
+  opening_();
+  opened_at_ = absl::Now();
+  phase_ = Phase::kOpen;
+}
+
+void MeasuredWindow::Close() {
+  phase_ = Phase::kClosed;
+  closed_at_ = absl::Now();
+  closed_();
+}
+
+void MeasuredWindow::Record(int code, absl::Duration latency) {
+  switch (phase_.load()) {
+    case Phase::kWarmUp:
+      warm_up_.Record(code, latency);
+      return;
+    case Phase::kOpen:
+      measured_.Record(code, latency);
+      return;
+    case Phase::kClosed:
+      drain_.Record(code, latency);
+      return;
+  }
+}
+
+nlohmann::json MeasuredWindow::Summary() const {
+  nlohmann::json out = measured_.Summary();
+  const double seconds = closed() ? absl::ToDoubleSeconds(closed_at_ - opened_at_) : 0.0;
+  out["seconds"] = seconds;
+  out["throughput_rps"] = seconds > 0 ? static_cast<double>(measured_.completed()) / seconds : 0.0;
+  auto calls = [](const LatencyRecorder& recorder) {
+    nlohmann::json summary = recorder.Summary();
+    summary.erase("latency_ms");
+    return summary;
+  };
+  out["unmeasured"] = {{"warm_up", calls(warm_up_)}, {"drain", calls(drain_)}};
+  return out;
+}
+
 double OwnCpuSeconds() {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
@@ -106,12 +146,23 @@ ProcessSampler::Snapshot ProcessSampler::Read() const {
   return s;
 }
 
+namespace {
+
+absl::Status Unreadable(pid_t pid) {
+  return absl::NotFoundError(absl::StrCat("process ", pid, ": cannot read /proc/", pid, "/stat"));
+}
+
+}  // namespace
+
+absl::Status ProcessSampler::Check() const {
+  if (pid_ == 0 || Read().readable) return absl::OkStatus();
+  return Unreadable(pid_);
+}
+
 absl::Status ProcessSampler::Start() {
   if (pid_ == 0) return absl::OkStatus();
   start_ = Read();
-  if (!start_.readable) {
-    return absl::NotFoundError(absl::StrCat("process ", pid_, ": cannot read /proc/", pid_, "/stat"));
-  }
+  if (!start_.readable) return Unreadable(pid_);
   max_threads_ = start_.threads;
   max_rss_kib_ = std::max(start_.rss_kib, start_.hwm_kib);
   running_ = true;

@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -35,6 +37,48 @@ class LatencyRecorder {
   std::map<int, std::int64_t> codes_ ABSL_GUARDED_BY(mu_);
 };
 
+// The measured stretch of a load run. A driver runs without a break through a warm-up, this window
+// and a drain, and a call counts in the figures when it completes while the window is open: the
+// start, when every slot begins at once, and the drain, when slots empty one by one, would
+// otherwise count at less than the steady rate. The hooks take the CPU and counter snapshots at the
+// window's edges, so every figure spans the same stretch.
+class MeasuredWindow {
+ public:
+  // `opening` runs just before the window opens, `closed` just after it closes, on the thread that
+  // calls Open() and Close().
+  MeasuredWindow(std::function<void()> opening, std::function<void()> closed)
+      : opening_(std::move(opening)), closed_(std::move(closed)) {}
+
+  void Open();
+  void Close();
+  bool opened() const { return phase_.load() != Phase::kWarmUp; }
+  bool closed() const { return phase_.load() == Phase::kClosed; }
+  // Valid once opened.
+  absl::Time opened_at() const { return opened_at_; }
+
+  // Thread-safe: completions arrive on the client library's threads.
+  void Record(int code, absl::Duration latency);
+  std::int64_t completed() const { return measured_.completed(); }
+
+  // The window's calls as LatencyRecorder::Summary() gives them, with "seconds" (the window's
+  // length), "throughput_rps" (its calls per second) and "unmeasured": {"warm_up","drain"}, each
+  // {"completed","ok","errors"}, so that no failed call goes unseen.
+  nlohmann::json Summary() const;
+
+ private:
+  enum class Phase { kWarmUp, kOpen, kClosed };
+
+  std::function<void()> opening_;
+  std::function<void()> closed_;
+  std::atomic<Phase> phase_{Phase::kWarmUp};
+  // Written by the thread that opens and closes the window, before and after the phase changes.
+  absl::Time opened_at_;
+  absl::Time closed_at_;
+  LatencyRecorder warm_up_;
+  LatencyRecorder measured_;
+  LatencyRecorder drain_;
+};
+
 // CPU seconds (user + system) this process has used so far, every thread included.
 double OwnCpuSeconds();
 
@@ -45,6 +89,8 @@ class ProcessSampler {
   explicit ProcessSampler(pid_t pid) : pid_(pid) {}
   ~ProcessSampler() { Stop(); }
   // NotFound when the process cannot be read, so a mistyped pid is not reported as an idle one.
+  absl::Status Check() const;
+  // As Check(), then samples until Stop().
   absl::Status Start();
   void Stop();
   // {"pid","cpu_seconds","peak_rss_mib","max_threads","threads_at_end"}; empty when pid is 0.

@@ -4,9 +4,9 @@ loads cut to one second, against this build's binaries.
 Checks the contract the README's figures rely on: the last stdout line is one JSON object with the
 machine, every target of the scenario (value, target text, pass) and an overall verdict that is
 the conjunction of the targets; the figures behind them are measured (calls completed without
-errors, CPU and the generator's own CPU per call non-zero), and the derived equal-rate, floor and
-same-rate figures follow from them. No speed is asserted: this machine runs other tests at the
-same time.
+errors in each run's window, warm-up and drain, the rate is the window's, CPU and the generator's
+own CPU per call non-zero), and the derived equal-rate, floor and same-rate figures follow from
+them. No speed is asserted: this machine runs other tests at the same time.
 """
 
 import argparse
@@ -58,8 +58,22 @@ def check_verdicts(report, expected):
 
 
 def check_calls(run, measured):
+    """The window's calls all succeeded and give its rate; so did those of the warm-up and the drain.
+
+    A closed loop runs on through its window: calls still in flight when it closes complete in the
+    drain, and none of them counts in the rate.
+    """
     if measured["completed"] <= 0 or measured["ok"] != measured["completed"]:
         fail(f"{run}: {measured['ok']} of {measured['completed']} calls succeeded")
+    if not measured["seconds"] > 0 or not math.isclose(measured["throughput_rps"],
+                                                     measured["completed"] / measured["seconds"], rel_tol=1e-9):
+        fail(f"{run}: throughput {measured['throughput_rps']}/s is not {measured['completed']} calls over the "
+             f"window's {measured['seconds']} s")
+    for phase, calls in measured["unmeasured"].items():
+        if calls["ok"] != calls["completed"]:
+            fail(f"{run}: {calls['completed'] - calls['ok']} calls of the {phase} failed: {calls['errors']}")
+    if "target_rate" not in measured and measured["unmeasured"]["drain"]["completed"] <= 0:
+        fail(f"{run}: a closed loop ended its window with no call in flight: {measured['unmeasured']}")
 
 
 def check_runs(figures, runs):
@@ -124,6 +138,8 @@ def check_concurrency(args):
     check_calls("unloaded", unloaded)
     if not unloaded["upstream"]["per_rpc"] >= 1:
         fail(f"the unloaded run measured no upstream work: {unloaded['upstream']}")
+    if not 1 <= loaded["seconds"] < 2:
+        fail(f"the loaded run's window lasted {loaded['seconds']} s, not the 1 s asked for")
     per_rpc = loaded["upstream"]["per_rpc"]
     emulator_us = loaded["upstream"]["emulator"]["cpu_us_per_request"]
     if not per_rpc >= 1 or not emulator_us > 0:

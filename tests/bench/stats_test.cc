@@ -50,6 +50,72 @@ TEST(LatencyRecorderTest, NoCallsGiveZerosNotGarbage) {
   EXPECT_DOUBLE_EQ(summary["latency_ms"]["mean"].get<double>(), 0.0);
 }
 
+TEST(MeasuredWindowTest, ACallCountsInThePhaseItCompletesIn) {
+  MeasuredWindow window([] {}, [] {});
+  window.Record(0, absl::Milliseconds(900));
+  window.Record(14, absl::Milliseconds(900));
+  window.Open();
+  for (int ms = 1; ms <= 10; ++ms) window.Record(0, absl::Milliseconds(ms));
+  window.Record(4, absl::Milliseconds(20));
+  window.Close();
+  window.Record(0, absl::Milliseconds(700));
+  window.Record(0, absl::Milliseconds(800));
+  window.Record(8, absl::Milliseconds(800));
+  EXPECT_EQ(window.completed(), 11);
+  const nlohmann::json summary = window.Summary();
+  EXPECT_EQ(summary["completed"], 11);
+  EXPECT_EQ(summary["ok"], 10);
+  EXPECT_EQ(summary["errors"], (nlohmann::json{{"4", 1}}));
+  // The warm-up's and the drain's slow calls stay out of the window's latency.
+  EXPECT_DOUBLE_EQ(summary["latency_ms"]["max"].get<double>(), 20.0);
+  EXPECT_EQ(summary["unmeasured"]["warm_up"], (nlohmann::json{{"completed", 2}, {"ok", 1}, {"errors", {{"14", 1}}}}));
+  EXPECT_EQ(summary["unmeasured"]["drain"], (nlohmann::json{{"completed", 3}, {"ok", 2}, {"errors", {{"8", 1}}}}));
+}
+
+TEST(MeasuredWindowTest, TheRateIsTheWindowsCallsOverItsLengthBetweenTheHooks) {
+  int opened = 0;
+  int closed = 0;
+  absl::Time hook_opened;
+  absl::Time hook_closed;
+  MeasuredWindow* self = nullptr;
+  MeasuredWindow window(
+      [&] {
+        ++opened;
+        EXPECT_FALSE(self->opened()) << "the opening snapshot is taken before the window opens";
+        hook_opened = absl::Now();
+      },
+      [&] {
+        ++closed;
+        EXPECT_TRUE(self->closed()) << "the closing snapshot is taken after the window closes";
+        hook_closed = absl::Now();
+      });
+  self = &window;
+  EXPECT_FALSE(window.opened());
+  window.Open();
+  EXPECT_TRUE(window.opened());
+  EXPECT_FALSE(window.closed());
+  EXPECT_GE(window.opened_at(), hook_opened);
+  for (int i = 0; i < 30; ++i) window.Record(0, absl::Milliseconds(1));
+  absl::SleepFor(absl::Milliseconds(150));
+  window.Close();
+  EXPECT_EQ(opened, 1);
+  EXPECT_EQ(closed, 1);
+  const nlohmann::json summary = window.Summary();
+  const double seconds = summary["seconds"].get<double>();
+  EXPECT_GE(seconds, 0.15);
+  EXPECT_LE(seconds, absl::ToDoubleSeconds(hook_closed - hook_opened));
+  EXPECT_DOUBLE_EQ(summary["throughput_rps"].get<double>(), 30 / seconds);
+}
+
+TEST(MeasuredWindowTest, AWindowNeverClosedMeasuresNoRate) {
+  MeasuredWindow window([] {}, [] {});
+  window.Open();
+  window.Record(0, absl::Milliseconds(1));
+  const nlohmann::json summary = window.Summary();
+  EXPECT_DOUBLE_EQ(summary["seconds"].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(summary["throughput_rps"].get<double>(), 0.0);
+}
+
 // Spins for `wall` of wall time on the calling thread.
 void Spin(absl::Duration wall) {
   const absl::Time end = absl::Now() + wall;
