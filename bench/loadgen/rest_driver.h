@@ -3,6 +3,9 @@
 #ifndef PARTNER_BENCH_LOADGEN_REST_DRIVER_H_
 #define PARTNER_BENCH_LOADGEN_REST_DRIVER_H_
 
+#include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +44,11 @@ class RestDriver {
   absl::Status RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, MeasuredWindow* window);
 
  private:
+  // The next call's sequence number, or nullopt when no call may start.
+  using SequenceClaim = std::function<std::optional<std::uint64_t>()>;
+
+  // One libcurl multi handle with `in_flight` transfers, on the calling thread, until claim() ends.
+  absl::Status RunLoop(const Mix& mix, int in_flight, const SequenceClaim& claim, MeasuredWindow* window) const;
   std::string UrlFor(Method method, std::uint64_t sequence) const;
   absl::StatusOr<std::string> Token(const std::string& tenant, const std::string& scope) const;
 
