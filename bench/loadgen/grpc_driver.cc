@@ -183,16 +183,14 @@ class Outstanding {
 }  // namespace
 
 void GrpcDriver::RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, MeasuredWindow* window) {
-  const bool counted = limits.total_calls > 0;
   Outstanding outstanding;
-  std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> next{0};
-  const std::int64_t slots = counted ? std::min<std::int64_t>(in_flight, limits.total_calls) : in_flight;
+  const std::int64_t slots = limits.counted() ? std::min<std::int64_t>(in_flight, limits.total_calls) : in_flight;
   outstanding.Add(static_cast<int>(slots));
   // Each completion starts the next call on the completing thread: the loop holds no thread.
   std::function<void()> issue = [&] {
     const std::uint64_t sequence = next.fetch_add(1);
-    if (stop || (counted && sequence >= static_cast<std::uint64_t>(limits.total_calls))) {
+    if (!limits.MayStart(sequence, *window)) {
       outstanding.Done();
       return;
     }
@@ -203,35 +201,25 @@ void GrpcDriver::RunClosed(const Mix& mix, int in_flight, const RunLimits& limit
     });
   };
   const absl::Time start = absl::Now();
-  // Without a warm-up the window covers the first calls too, such as the threads they start.
-  if (counted || limits.warm_up <= absl::ZeroDuration()) window->Open();
+  if (limits.OpensAtFirstCall()) window->Open();
   for (std::int64_t i = 0; i < slots; ++i) issue();
-  if (!counted) {
-    if (!window->opened()) {
-      absl::SleepFor(start + limits.warm_up - absl::Now());
-      window->Open();
-    }
-    absl::SleepFor(window->opened_at() + limits.duration - absl::Now());
-    stop = true;
-    window->Close();
-  }
+  if (!limits.counted()) HoldWindow(limits, start, window);
   outstanding.WaitForZero(options_.deadline + absl::Seconds(30));
-  if (counted) window->Close();
+  if (limits.counted()) window->Close();
 }
 
 void GrpcDriver::RunOpen(const Mix& mix, double rate, const RunLimits& limits, MeasuredWindow* window) {
-  const bool counted = limits.total_calls > 0;
   Outstanding outstanding;
   const absl::Time start = absl::Now();
-  if (counted) window->Open();
+  if (limits.OpensAtFirstCall()) window->Open();
   for (std::uint64_t sequence = 0;; ++sequence) {
     const absl::Time due = start + absl::Seconds(static_cast<double>(sequence) / rate);
-    if (counted && sequence >= static_cast<std::uint64_t>(limits.total_calls)) break;
+    if (limits.counted() && sequence >= static_cast<std::uint64_t>(limits.total_calls)) break;
     if (!window->opened() && due >= start + limits.warm_up) {
       absl::SleepFor(start + limits.warm_up - absl::Now());
       window->Open();
     }
-    if (!counted && window->opened() && due >= window->opened_at() + limits.duration) break;
+    if (!limits.counted() && window->opened() && due >= window->opened_at() + limits.duration) break;
     absl::SleepFor(due - absl::Now());
     outstanding.Add(1);
     // Latency counts from when the call was due, so a stalled client cannot hide server delay.
@@ -240,12 +228,9 @@ void GrpcDriver::RunOpen(const Mix& mix, double rate, const RunLimits& limits, M
       outstanding.Done();
     });
   }
-  if (!counted) {
-    absl::SleepFor(window->opened_at() + limits.duration - absl::Now());
-    window->Close();
-  }
+  if (!limits.counted()) HoldWindow(limits, start, window);
   outstanding.WaitForZero(options_.deadline + absl::Seconds(30));
-  if (counted) window->Close();
+  if (limits.counted()) window->Close();
 }
 
 nlohmann::json GrpcDriver::RunBatch(int items) {

@@ -30,15 +30,6 @@ struct GrpcOptions {
   int page_size = 100;  // ListCustomers
 };
 
-// How long a run lasts. With `total_calls` > 0: until that many calls were made, the window open
-// from the first call to the last completion. Otherwise `warm_up`, then a window of `duration`,
-// after which no call starts; either way every started call is waited for.
-struct RunLimits {
-  absl::Duration warm_up = absl::ZeroDuration();
-  absl::Duration duration = absl::Seconds(10);
-  std::int64_t total_calls = 0;
-};
-
 // A customer tenant's user principal names, found some other way than through the target.
 using UsersLookup = std::function<absl::StatusOr<std::vector<std::string>>(const std::string& customer_id)>;
 

@@ -168,8 +168,8 @@ int main(int argc, char** argv) {
   ProcessSampler emulator_sampler(static_cast<pid_t>(absl::GetFlag(FLAGS_emulator_pid)));
   if (absl::Status s = sampler.Check(); !s.ok()) Fail(absl::StrCat("--server_pid: ", s.message()));
   if (absl::Status s = emulator_sampler.Check(); !s.ok()) Fail(absl::StrCat("--emulator_pid: ", s.message()));
-  absl::StatusOr<json> before = Counters();
-  if (!before.ok()) Fail(std::string(before.status().message()));
+  if (absl::StatusOr<json> reachable = Counters(); !reachable.ok()) Fail(std::string(reachable.status().message()));
+  absl::StatusOr<json> before;
   absl::StatusOr<json> after;
   absl::Status snapshots;
   auto keep_first_failure = [&snapshots](absl::string_view what, const absl::Status& status) {

@@ -245,34 +245,24 @@ absl::Status RestDriver::RunClosed(const Mix& mix, int in_flight, const RunLimit
   if (mix.Uses(Method::kListAzureSubscriptions) || mix.Uses(Method::kAssignRole)) {
     return absl::InvalidArgumentError("--mode=rest drives only get and list");
   }
-  const bool counted = limits.total_calls > 0;
   std::atomic<std::uint64_t> next{0};
   const SequenceClaim claim = [&]() -> std::optional<std::uint64_t> {
-    if (!counted && window->closed()) return std::nullopt;
     const std::uint64_t sequence = next.fetch_add(1);
-    if (counted && sequence >= static_cast<std::uint64_t>(limits.total_calls)) return std::nullopt;
+    if (!limits.MayStart(sequence, *window)) return std::nullopt;
     return sequence;
   };
   const int loops = std::max(1, (in_flight + kSlotsPerLoop - 1) / kSlotsPerLoop);
   std::vector<absl::Status> results(loops);
   const absl::Time start = absl::Now();
-  // Without a warm-up the window covers the first calls too, connections included.
-  if (counted || limits.warm_up <= absl::ZeroDuration()) window->Open();
+  if (limits.OpensAtFirstCall()) window->Open();
   std::vector<std::thread> threads;
   for (int l = 0; l < loops; ++l) {
     const int slots = in_flight / loops + (l < in_flight % loops ? 1 : 0);
     threads.emplace_back([&, l, slots] { results[l] = RunLoop(mix, slots, claim, window); });
   }
-  if (!counted) {
-    if (!window->opened()) {
-      absl::SleepFor(start + limits.warm_up - absl::Now());
-      window->Open();
-    }
-    absl::SleepFor(window->opened_at() + limits.duration - absl::Now());
-    window->Close();
-  }
+  if (!limits.counted()) HoldWindow(limits, start, window);
   for (std::thread& thread : threads) thread.join();
-  if (counted) window->Close();
+  if (limits.counted()) window->Close();
   for (const absl::Status& result : results) {
     if (!result.ok()) return result;
   }

@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 
 namespace partner::bench {
 
@@ -108,6 +109,15 @@ nlohmann::json MeasuredWindow::Summary() const {
   };
   out["unmeasured"] = {{"warm_up", calls(warm_up_)}, {"drain", calls(drain_)}};
   return out;
+}
+
+void HoldWindow(const RunLimits& limits, absl::Time start, MeasuredWindow* window) {
+  if (!window->opened()) {
+    absl::SleepFor(start + limits.warm_up - absl::Now());
+    window->Open();
+  }
+  absl::SleepFor(window->opened_at() + limits.duration - absl::Now());
+  window->Close();
 }
 
 double OwnCpuSeconds() {

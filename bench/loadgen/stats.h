@@ -79,6 +79,28 @@ class MeasuredWindow {
   LatencyRecorder drain_;
 };
 
+// How long a run lasts. With `total_calls` > 0: until that many calls were made, the window open
+// from the first call to the last completion. Otherwise `warm_up`, then a window of `duration`,
+// after which no call starts; either way every started call is waited for.
+struct RunLimits {
+  absl::Duration warm_up = absl::ZeroDuration();
+  absl::Duration duration = absl::Seconds(10);
+  std::int64_t total_calls = 0;
+
+  bool counted() const { return total_calls > 0; }
+  // A run of total_calls, or one without a warm-up: the window covers the first calls too, such
+  // as the threads and connections they start.
+  bool OpensAtFirstCall() const { return counted() || warm_up <= absl::ZeroDuration(); }
+  // Whether the `sequence`-th call of a closed loop may start.
+  bool MayStart(std::uint64_t sequence, const MeasuredWindow& window) const {
+    return counted() ? sequence < static_cast<std::uint64_t>(total_calls) : !window.closed();
+  }
+};
+
+// For a run of a duration, on the thread that drives it: opens `window` once the warm-up since
+// `start` has passed (unless it is open already), and closes it `limits.duration` after it opened.
+void HoldWindow(const RunLimits& limits, absl::Time start, MeasuredWindow* window);
+
 // CPU seconds (user + system) this process has used so far, every thread included.
 double OwnCpuSeconds();
 

@@ -116,6 +116,46 @@ TEST(MeasuredWindowTest, AWindowNeverClosedMeasuresNoRate) {
   EXPECT_DOUBLE_EQ(summary["throughput_rps"].get<double>(), 0.0);
 }
 
+TEST(RunLimitsTest, OnlyARunOfADurationWithAWarmUpOpensItsWindowLater) {
+  EXPECT_TRUE((RunLimits{absl::ZeroDuration(), absl::Seconds(1), 0}).OpensAtFirstCall());
+  EXPECT_TRUE((RunLimits{absl::ZeroDuration(), absl::Seconds(1), 5}).OpensAtFirstCall());
+  EXPECT_FALSE((RunLimits{absl::Seconds(1), absl::Seconds(1), 0}).OpensAtFirstCall());
+}
+
+TEST(RunLimitsTest, ACountedRunStartsItsCallsAndNoMoreARunOfADurationStopsWhenItsWindowCloses) {
+  MeasuredWindow window([] {}, [] {});
+  const RunLimits counted{absl::ZeroDuration(), absl::Seconds(1), 3};
+  const RunLimits timed{absl::ZeroDuration(), absl::Seconds(1), 0};
+  window.Open();
+  window.Close();
+  EXPECT_TRUE(counted.MayStart(2, window));
+  EXPECT_FALSE(counted.MayStart(3, window));
+  EXPECT_FALSE(timed.MayStart(0, window));
+  MeasuredWindow open([] {}, [] {});
+  open.Open();
+  EXPECT_TRUE(timed.MayStart(1000000, open));
+}
+
+TEST(HoldWindowTest, OpensAfterTheWarmUpAndClosesADurationLater) {
+  MeasuredWindow window([] {}, [] {});
+  const absl::Time start = absl::Now();
+  HoldWindow(RunLimits{absl::Milliseconds(50), absl::Milliseconds(100), 0}, start, &window);
+  EXPECT_TRUE(window.closed());
+  EXPECT_GE(window.opened_at() - start, absl::Milliseconds(50));
+  EXPECT_GE(window.Summary()["seconds"].get<double>(), 0.1);
+}
+
+TEST(HoldWindowTest, AWindowOpenAlreadyIsOnlyClosedADurationAfterItOpened) {
+  int openings = 0;
+  MeasuredWindow window([&] { ++openings; }, [] {});
+  window.Open();
+  const absl::Time opened = window.opened_at();
+  HoldWindow(RunLimits{absl::Seconds(60), absl::Milliseconds(50), 0}, absl::Now(), &window);
+  EXPECT_EQ(openings, 1);
+  EXPECT_EQ(window.opened_at(), opened);
+  EXPECT_TRUE(window.closed());
+}
+
 // Spins for `wall` of wall time on the calling thread.
 void Spin(absl::Duration wall) {
   const absl::Time end = absl::Now() + wall;
