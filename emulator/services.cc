@@ -1,4 +1,3 @@
-#include "emulator/json_text.h"
 #include "emulator/services.h"
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "emulator/json_text.h"
 #include "nlohmann/json.hpp"
 
 namespace partner::emulator {
