@@ -168,6 +168,12 @@ class UnaryCall final : public grpc::ServerUnaryReactor, public CallBase {
 
   void OnCancel() override { ctx_.cancel->Cancel(); }
   void OnDone() override { delete this; }
+  // gRPC 1.51 otherwise hands OnCancel and OnDone to its executor thread: one more wake-up and
+  // context switch on every call, ~10 % of a GetCustomer's CPU at 1 500/s (bench/README). Both
+  // reactions here are short and never block: OnCancel runs the operation's cancel callbacks,
+  // which post to the transport loops or fail a waiting step at once. gRPC holds a reference to
+  // the call while OnCancel runs, so a Finish it leads to cannot delete the call under it.
+  bool InternalInlineable() override { return true; }
 
  private:
   void Deliver(absl::StatusOr<Response> result) {
