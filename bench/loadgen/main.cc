@@ -30,7 +30,7 @@ ABSL_FLAG(int, server_pid, 0, "process whose CPU, RSS and threads are reported (
 ABSL_FLAG(int, emulator_pid, 0,
           "the emulator behind --target, whose CPU per upstream request is reported (0: none; needs --emulator_url)");
 ABSL_FLAG(std::string, mix, "get=1", "calls and weights: get, list, subs, assign");
-ABSL_FLAG(int, concurrency, 64, "closed loop: calls in flight");
+ABSL_FLAG(int, concurrency, 64, "closed loop: calls in flight; rest open loop: the most in flight");
 ABSL_FLAG(double, rate, 0, "open loop: calls per second (0: closed loop)");
 ABSL_FLAG(double, duration_s, 10, "seconds the measured window stays open");
 ABSL_FLAG(double, warmup_s, 0, "seconds of the same calls before the window opens (not with --total_calls)");
@@ -104,8 +104,8 @@ int main(int argc, char** argv) {
   }
   const double rate = absl::GetFlag(FLAGS_rate);
   if (!std::isfinite(rate) || rate < 0) Fail(absl::StrCat("--rate: ", rate, " is not a rate (calls per second, >= 0)"));
-  if (rate > 0 && mode != "grpc") {
-    Fail(absl::StrCat("--rate: the open loop drives gRPC calls only; --mode ", mode, " has no open loop"));
+  if (rate > 0 && mode != "grpc" && mode != "rest") {
+    Fail(absl::StrCat("--rate: --mode ", mode, " has no open loop (grpc and rest have)"));
   }
   absl::StatusOr<Mix> mix = Mix::Parse(absl::GetFlag(FLAGS_mix));
   if (!mix.ok()) Fail(std::string(mix.status().message()));
@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
     Fail("--emulator_pid: needs --emulator_url, whose request counters divide its CPU");
   }
   const int concurrency = absl::GetFlag(FLAGS_concurrency);
+  if (concurrency < 1) Fail(absl::StrCat("--concurrency: ", concurrency, " calls in flight (at least 1)"));
   const RunLimits limits{absl::Seconds(absl::GetFlag(FLAGS_warmup_s)), absl::Seconds(absl::GetFlag(FLAGS_duration_s)),
                          absl::GetFlag(FLAGS_total_calls)};
   if (limits.total_calls > 0 && limits.warm_up > absl::ZeroDuration()) {
@@ -196,9 +197,9 @@ int main(int argc, char** argv) {
   std::int64_t rpcs = 0;
   if (mode == "grpc" || mode == "rest") {
     if (rest_driver != nullptr) {
-      if (absl::Status s = rest_driver->RunClosed(*mix, concurrency, limits, &window); !s.ok()) {
-        Fail(std::string(s.message()));
-      }
+      const absl::Status s = rate > 0 ? rest_driver->RunOpen(*mix, rate, concurrency, limits, &window)
+                                      : rest_driver->RunClosed(*mix, concurrency, limits, &window);
+      if (!s.ok()) Fail(std::string(s.message()));
     } else if (rate > 0) {
       grpc_driver->RunOpen(*mix, rate, limits, &window);
     } else {

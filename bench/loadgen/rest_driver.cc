@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -105,11 +106,14 @@ class EpollMulti {
   CURLM* multi() const { return multi_; }
 
   // Waits at most `longest` for ready sockets or curl's timer and lets curl act on them.
+  // Nanosecond timeouts (epoll_pwait2): an open loop's calls are due a fraction of a millisecond
+  // apart, which epoll_wait's milliseconds would turn into spinning.
   void Step(absl::Duration longest) {
-    absl::Duration wait = longest;
+    absl::Duration wait = std::max(longest, absl::ZeroDuration());
     if (timer_due_) wait = std::min(wait, std::max(*timer_due_ - absl::Now(), absl::ZeroDuration()));
+    const timespec timeout = absl::ToTimespec(wait);
     epoll_event events[512];
-    const int ready = epoll_wait(epoll_fd_, events, 512, static_cast<int>(absl::ToInt64Milliseconds(wait)));
+    const int ready = epoll_pwait2(epoll_fd_, events, 512, &timeout, nullptr);
     int running = 0;
     for (int i = 0; i < ready; ++i) {
       int mask = 0;
@@ -229,6 +233,24 @@ std::string RestDriver::UrlFor(Method method, std::uint64_t sequence) const {
 
 namespace {
 
+// One transfer at a time: an easy handle reused call after call, with the lists it points at.
+struct Slot {
+  Slot() = default;
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+  ~Slot() {
+    curl_easy_cleanup(curl);
+    curl_slist_free_all(connect_to);
+    curl_slist_free_all(resolve);
+  }
+  CURL* curl = nullptr;
+  curl_slist* connect_to = nullptr;
+  curl_slist* resolve = nullptr;
+  std::string url;
+  // Latency counts from here: when the call started, or in an open loop when it was due.
+  absl::Time since;
+};
+
 // libcurl walks every connection in a multi handle's cache each time a transfer leaves the handle
 // (to close connect-only ones), and every connection to the same host and port when it looks for
 // one to reuse. With all 5 000 of the emulator scenario's transfers in one handle those walks took
@@ -239,12 +261,67 @@ namespace {
 constexpr int kSlotsPerLoop = 1024;
 constexpr int kNamesPerLoop = 64;
 
-}  // namespace
-
-absl::Status RestDriver::RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, MeasuredWindow* window) {
+absl::Status CheckMix(const Mix& mix) {
   if (mix.Uses(Method::kListAzureSubscriptions) || mix.Uses(Method::kAssignRole)) {
     return absl::InvalidArgumentError("--mode=rest drives only get and list");
   }
+  return absl::OkStatus();
+}
+
+// A slot for a multi handle's `index`-th transfer, sending `headers` (which must outlive it).
+absl::StatusOr<std::unique_ptr<Slot>> NewSlot(int index, const std::string& ca_file, curl_slist* headers,
+                                              const std::optional<std::pair<std::string, long>>& endpoint) {
+  auto slot = std::make_unique<Slot>();
+  slot->curl = curl_easy_init();
+  if (slot->curl == nullptr) return absl::ResourceExhaustedError("curl_easy_init failed");
+  CommonOptions(slot->curl, ca_file);
+  curl_easy_setopt(slot->curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(slot->curl, CURLOPT_WRITEFUNCTION, Discard);
+  curl_easy_setopt(slot->curl, CURLOPT_PRIVATE, slot.get());
+  if (endpoint) {
+    const std::string name = absl::StrCat("slot", index % kNamesPerLoop, ".partner-loadgen.invalid");
+    const auto& [address, port] = *endpoint;
+    slot->connect_to = curl_slist_append(nullptr, absl::StrCat("::", name, ":", port).c_str());
+    slot->resolve = curl_slist_append(nullptr, absl::StrCat(name, ":", port, ":", address).c_str());
+    curl_easy_setopt(slot->curl, CURLOPT_CONNECT_TO, slot->connect_to);
+    curl_easy_setopt(slot->curl, CURLOPT_RESOLVE, slot->resolve);
+  }
+  return slot;
+}
+
+absl::Status StartTransfer(CURLM* multi, Slot* slot, std::string url, absl::Time since) {
+  slot->url = std::move(url);
+  curl_easy_setopt(slot->curl, CURLOPT_URL, slot->url.c_str());
+  slot->since = since;
+  if (const CURLMcode code = curl_multi_add_handle(multi, slot->curl); code != CURLM_OK) {
+    return absl::InternalError(absl::StrCat("curl_multi_add_handle: ", curl_multi_strerror(code)));
+  }
+  return absl::OkStatus();
+}
+
+// Records each finished transfer in `window` and hands its slot, out of the multi handle, to
+// `finished`; stops at the first error `finished` returns.
+absl::Status TakeFinished(CURLM* multi, MeasuredWindow* window, const std::function<absl::Status(Slot*)>& finished) {
+  int queued = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    Slot* slot = nullptr;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &slot);
+    long code = 0;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+    // A transport failure has no HTTP status: counted under 0 would read as success, so -1.
+    const CURLcode result = msg->data.result;
+    window->Record(result == CURLE_OK ? static_cast<int>(code) : -1, absl::Now() - slot->since);
+    curl_multi_remove_handle(multi, slot->curl);
+    if (absl::Status next = finished(slot); !next.ok()) return next;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RestDriver::RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, MeasuredWindow* window) {
+  if (absl::Status usable = CheckMix(mix); !usable.ok()) return usable;
   std::atomic<std::uint64_t> next{0};
   const SequenceClaim claim = [&]() -> std::optional<std::uint64_t> {
     const std::uint64_t sequence = next.fetch_add(1);
@@ -269,76 +346,108 @@ absl::Status RestDriver::RunClosed(const Mix& mix, int in_flight, const RunLimit
   return absl::OkStatus();
 }
 
+curl_slist* RestDriver::RequestHeaders() const {
+  curl_slist* headers = curl_slist_append(nullptr, absl::StrCat("Authorization: Bearer ", token_).c_str());
+  return curl_slist_append(headers, "Accept: application/json");
+}
+
 absl::Status RestDriver::RunLoop(const Mix& mix, int in_flight, const SequenceClaim& claim,
                                  MeasuredWindow* window) const {
-  struct Slot {
-    CURL* curl = nullptr;
-    curl_slist* connect_to = nullptr;
-    curl_slist* resolve = nullptr;
-    std::string url;
-    absl::Time started;
-  };
   EpollMulti loop;
   if (absl::Status usable = loop.Check(); !usable.ok()) return usable;
   CURLM* multi = loop.multi();
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(in_flight));
   const std::optional<std::pair<std::string, long>> endpoint = IpEndpoint(options_.base_url);
-  curl_slist* headers = curl_slist_append(nullptr, absl::StrCat("Authorization: Bearer ", token_).c_str());
-  headers = curl_slist_append(headers, "Accept: application/json");
-  auto start_call = [&](Slot* slot, std::uint64_t sequence) {
-    slot->url = UrlFor(mix.Pick(sequence), sequence);
-    curl_easy_setopt(slot->curl, CURLOPT_URL, slot->url.c_str());
-    slot->started = absl::Now();
-    curl_multi_add_handle(multi, slot->curl);
-  };
+  const std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(RequestHeaders(), &curl_slist_free_all);
   std::vector<std::unique_ptr<Slot>> slots;
+  int running = 0;
   for (int i = 0; i < in_flight; ++i) {
     const std::optional<std::uint64_t> sequence = claim();
     if (!sequence) break;
-    auto slot = std::make_unique<Slot>();
-    slot->curl = curl_easy_init();
-    CommonOptions(slot->curl, options_.ca_file);
-    curl_easy_setopt(slot->curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(slot->curl, CURLOPT_WRITEFUNCTION, Discard);
-    curl_easy_setopt(slot->curl, CURLOPT_PRIVATE, slot.get());
-    if (endpoint) {
-      const std::string name = absl::StrCat("slot", i % kNamesPerLoop, ".partner-loadgen.invalid");
-      const auto& [address, port] = *endpoint;
-      slot->connect_to = curl_slist_append(nullptr, absl::StrCat("::", name, ":", port).c_str());
-      slot->resolve = curl_slist_append(nullptr, absl::StrCat(name, ":", port, ":", address).c_str());
-      curl_easy_setopt(slot->curl, CURLOPT_CONNECT_TO, slot->connect_to);
-      curl_easy_setopt(slot->curl, CURLOPT_RESOLVE, slot->resolve);
-    }
-    start_call(slot.get(), *sequence);
-    slots.push_back(std::move(slot));
+    absl::StatusOr<std::unique_ptr<Slot>> slot = NewSlot(i, options_.ca_file, headers.get(), endpoint);
+    if (!slot.ok()) return slot.status();
+    slots.push_back(*std::move(slot));
+    absl::Status started = StartTransfer(multi, slots.back().get(), UrlFor(mix.Pick(*sequence), *sequence), absl::Now());
+    if (!started.ok()) return started;
+    ++running;
   }
-  int running = static_cast<int>(slots.size());
+  const auto next_call = [&](Slot* slot) -> absl::Status {
+    if (const std::optional<std::uint64_t> sequence = claim()) {
+      return StartTransfer(multi, slot, UrlFor(mix.Pick(*sequence), *sequence), absl::Now());
+    }
+    --running;
+    return absl::OkStatus();
+  };
   while (running > 0) {
     loop.Step(absl::Milliseconds(100));
-    int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      Slot* slot = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &slot);
-      long code = 0;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-      // A transport failure has no HTTP status: counted under 0 would read as success, so -1.
-      const CURLcode result = msg->data.result;
-      window->Record(result == CURLE_OK ? static_cast<int>(code) : -1, absl::Now() - slot->started);
-      curl_multi_remove_handle(multi, slot->curl);
-      if (const std::optional<std::uint64_t> sequence = claim()) {
-        start_call(slot, *sequence);
-      } else {
-        --running;
+    if (absl::Status taken = TakeFinished(multi, window, next_call); !taken.ok()) return taken;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RestDriver::RunOpen(const Mix& mix, double rate, int max_in_flight, const RunLimits& limits,
+                                 MeasuredWindow* window) {
+  if (absl::Status usable = CheckMix(mix); !usable.ok()) return usable;
+  absl::Status result;
+  const absl::Time start = absl::Now();
+  if (limits.OpensAtFirstCall()) window->Open();
+  // The calls are started on a thread of their own, so that this one can hold the window.
+  std::thread caller([&] { result = CallAtRate(mix, rate, max_in_flight, limits, start, window); });
+  if (!limits.counted()) HoldWindow(limits, start, window);
+  caller.join();
+  if (limits.counted()) window->Close();
+  return result;
+}
+
+absl::Status RestDriver::CallAtRate(const Mix& mix, double rate, int max_in_flight, const RunLimits& limits,
+                                    absl::Time start, MeasuredWindow* window) const {
+  EpollMulti loop;
+  if (absl::Status usable = loop.Check(); !usable.ok()) return usable;
+  CURLM* multi = loop.multi();
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(max_in_flight));
+  const std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(RequestHeaders(), &curl_slist_free_all);
+  std::vector<std::unique_ptr<Slot>> slots;
+  std::vector<Slot*> idle;
+  int running = 0;
+  const auto finished = [&](Slot* slot) {
+    idle.push_back(slot);
+    --running;
+    return absl::OkStatus();
+  };
+  std::uint64_t sequence = 0;
+  bool calling = true;
+  while (calling || running > 0) {
+    const absl::Time now = absl::Now();
+    absl::Time due = start + absl::Seconds(static_cast<double>(sequence) / rate);
+    while (calling && due <= now && running < max_in_flight) {
+      if (!limits.MayStart(sequence, *window)) {
+        calling = false;
+        break;
       }
+      if (idle.empty()) {
+        // No host-name aliases: with connections as few as the cap, any idle one may carry the
+        // call, where an alias without one of its own would open a new connection.
+        absl::StatusOr<std::unique_ptr<Slot>> slot =
+            NewSlot(static_cast<int>(slots.size()), options_.ca_file, headers.get(), std::nullopt);
+        if (!slot.ok()) return slot.status();
+        slots.push_back(*std::move(slot));
+        idle.push_back(slots.back().get());
+      }
+      Slot* slot = idle.back();
+      idle.pop_back();
+      // Latency counts from when the call was due, so a stalled generator cannot hide server delay.
+      if (absl::Status started = StartTransfer(multi, slot, UrlFor(mix.Pick(sequence), sequence), due); !started.ok()) {
+        return started;
+      }
+      ++running;
+      ++sequence;
+      due = start + absl::Seconds(static_cast<double>(sequence) / rate);
     }
+    // At the cap, due calls wait for a transfer to finish, their latency counting all the while.
+    const bool may_start = calling && running < max_in_flight;
+    loop.Step(may_start ? std::min(due - absl::Now(), absl::Milliseconds(100)) : absl::Milliseconds(100));
+    if (absl::Status taken = TakeFinished(multi, window, finished); !taken.ok()) return taken;
   }
-  for (auto& slot : slots) {
-    curl_easy_cleanup(slot->curl);
-    curl_slist_free_all(slot->connect_to);
-    curl_slist_free_all(slot->resolve);
-  }
-  curl_slist_free_all(headers);
   return absl::OkStatus();
 }
 

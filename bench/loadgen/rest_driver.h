@@ -3,6 +3,8 @@
 #ifndef PARTNER_BENCH_LOADGEN_REST_DRIVER_H_
 #define PARTNER_BENCH_LOADGEN_REST_DRIVER_H_
 
+#include <curl/curl.h>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -11,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "bench/loadgen/grpc_driver.h"
 #include "bench/loadgen/stats.h"
 #include "bench/loadgen/workload.h"
@@ -42,6 +45,12 @@ class RestDriver {
   // Closed loop, as GrpcDriver::RunClosed; the mix may hold only get (GET /v1/customers/{id}) and
   // list (GET /v1/customers?size=N).
   absl::Status RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, MeasuredWindow* window);
+  // Open loop, as GrpcDriver::RunOpen: a call due every 1/rate seconds, latency counting from
+  // then. HTTP/1.1 carries one request per connection at a time, so at most `max_in_flight`
+  // transfers (and connections) run; due calls beyond them wait, as a script's would for a free
+  // connection in its pool. The same mixes as RunClosed.
+  absl::Status RunOpen(const Mix& mix, double rate, int max_in_flight, const RunLimits& limits,
+                       MeasuredWindow* window);
 
  private:
   // The next call's sequence number, or nullopt when no call may start.
@@ -49,6 +58,11 @@ class RestDriver {
 
   // One libcurl multi handle with `in_flight` transfers, on the calling thread, until claim() ends.
   absl::Status RunLoop(const Mix& mix, int in_flight, const SequenceClaim& claim, MeasuredWindow* window) const;
+  // The calls of RunOpen, on the calling thread, from `start` until no call may start.
+  absl::Status CallAtRate(const Mix& mix, double rate, int max_in_flight, const RunLimits& limits,
+                          absl::Time start, MeasuredWindow* window) const;
+  // Every call's request headers; the caller frees the list.
+  curl_slist* RequestHeaders() const;
   std::string UrlFor(Method method, std::uint64_t sequence) const;
   absl::StatusOr<std::string> Token(const std::string& tenant, const std::string& scope) const;
 
