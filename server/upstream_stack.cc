@@ -69,6 +69,10 @@ std::string Escape(const std::string& label) {
 
 }  // namespace
 
+UpstreamStack::~UpstreamStack() {
+  if (transport_ != nullptr) transport_->Shutdown();
+}
+
 absl::StatusOr<std::unique_ptr<UpstreamStack>> UpstreamStack::Build(const config::v1::GatewayConfig& config) {
   std::unique_ptr<UpstreamStack> stack(new UpstreamStack());
   http::CurlTransportOptions transport_options;

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/auth/token/token_provider.h"
+#include "server/http/curl_transport.h"
 #include "server/config/config.pb.h"
 #include "server/http/http_client.h"
 #include "server/http/logging_policy.h"
@@ -24,6 +25,12 @@ class UpstreamStack {
  public:
   // Fails, naming the field, when a credential file cannot be loaded or the transport cannot start.
   static absl::StatusOr<std::unique_ptr<UpstreamStack>> Build(const config::v1::GatewayConfig& config);
+  // Shuts the transport down first: requests still in flight (a token fetch, an attempt its caller
+  // gave up on) complete with CANCELLED while everything above the transport still exists, and
+  // no loop thread outlives the stack.
+  ~UpstreamStack();
+  UpstreamStack(const UpstreamStack&) = delete;
+  UpstreamStack& operator=(const UpstreamStack&) = delete;
 
   ops::Operations& operations() { return *operations_; }
   // Prometheus text for /metrics: upstream requests by operation and status class, retries, 429s,
@@ -33,7 +40,7 @@ class UpstreamStack {
  private:
   UpstreamStack() = default;
 
-  std::shared_ptr<http::HttpClient> transport_;
+  std::shared_ptr<http::CurlTransport> transport_;
   std::shared_ptr<http::HttpMetrics> http_metrics_;
   std::shared_ptr<http::HttpClient> token_http_;
   std::shared_ptr<auth::TokenProvider> tokens_;

@@ -333,6 +333,8 @@ void CurlTransport::Loop::OnWaitDone(evutil_socket_t, short, void* user) {
 
 void CurlTransport::Loop::Stop() {
   absl::MutexLock lock(&mu_);
+  // Once stopping, the loop may have freed its wake event already.
+  if (stopping_) return;
   stopping_ = true;
   event_active(wake_, EV_READ, 0);
 }
@@ -673,10 +675,13 @@ absl::StatusOr<std::unique_ptr<CurlTransport>> CurlTransport::Create(CurlTranspo
 CurlTransport::CurlTransport(std::vector<std::shared_ptr<Loop>> loops, std::vector<std::thread> threads)
     : loops_(std::move(loops)), threads_(std::move(threads)) {}
 
-CurlTransport::~CurlTransport() {
+CurlTransport::~CurlTransport() { Shutdown(); }
+
+void CurlTransport::Shutdown() {
   for (const std::shared_ptr<Loop>& loop : loops_) loop->Stop();
   for (std::thread& thread : threads_) {
-    // Destroyed from a completion callback: that loop finishes the shutdown once it returns.
+    if (!thread.joinable()) continue;
+    // From a completion callback: that loop finishes the shutdown once it returns.
     if (thread.get_id() == std::this_thread::get_id()) {
       thread.detach();
     } else {

@@ -45,13 +45,19 @@ class CurlTransport final : public HttpClient {
  public:
   static absl::StatusOr<std::unique_ptr<CurlTransport>> Create(CurlTransportOptions options);
 
-  // Completes every pending request with CANCELLED, then joins the loop threads (except the one
-  // it is called on, from a completion callback: that loop winds down after it returns).
+  // Shutdown().
   ~CurlTransport() override;
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;
 
   void Send(HttpRequest request, HttpDone done) override;
+
+  // Completes every pending request and wait with CANCELLED, then joins the loop threads, however
+  // many references to the transport remain: a request in flight holds the policies above it,
+  // and so the transport, until it completes. Later requests and waits are cancelled at once.
+  // Called from a completion callback, it leaves that callback's loop to wind down once the
+  // callback returns. Idempotent; not to be called from two threads at once.
+  void Shutdown();
 
   // Waits served by the transport's own loop threads, so a process needs no timer thread of its
   // own: callbacks run on a loop thread. Destroying the transport runs every wait still

@@ -82,7 +82,12 @@ class ClientHarness {
     return h;
   }
 
-  ~ClientHarness() { std::remove(ca_file_.c_str()); }
+  // The transport first, while the emulator still runs: a request still in flight would otherwise
+  // keep it, and its loop thread, alive past the test.
+  ~ClientHarness() {
+    if (transport_ != nullptr) transport_->Shutdown();
+    std::remove(ca_file_.c_str());
+  }
 
   emulator::Emulator& emulator() { return *emulator_; }
   upstream::PartnerCenterClient& partner_center() { return *partner_center_; }
@@ -96,7 +101,7 @@ class ClientHarness {
   // Declared in dependency order so that destruction runs clients first, emulator last.
   std::unique_ptr<emulator::Emulator> emulator_;
   std::string ca_file_;
-  std::shared_ptr<http::HttpClient> transport_;
+  std::shared_ptr<http::CurlTransport> transport_;
   std::shared_ptr<http::HttpClient> token_http_;
   std::shared_ptr<auth::TokenProvider> tokens_;
   std::shared_ptr<http::HttpClient> pipeline_;

@@ -539,6 +539,31 @@ TEST(CurlTransportTest, DestructionCancelsEveryPendingRequestOnce) {
   }
 }
 
+// A request in flight holds the policies above the transport, and through them the transport: its
+// owner must still be able to end it, or the loop thread outlives the owner (and the process's
+// orderly exit).
+TEST(CurlTransportTest, ShutdownCancelsAndJoinsWhileARequestStillHoldsTheTransport) {
+  LoopbackServer server;
+  std::shared_ptr<CurlTransport> transport = MakeTransport(PlainHttp());
+  absl::StatusOr<HttpResponse> result;
+  std::atomic<bool> done{false};
+  transport->Send(Request("GET", server.Url("/hang")),
+                  [&, holds = std::shared_ptr<CurlTransport>(transport)](absl::StatusOr<HttpResponse> response) {
+                    result = std::move(response);
+                    done.store(true);
+                  });
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (server.requests_served() == 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_EQ(server.requests_served(), 1);
+  transport->Shutdown();
+  EXPECT_TRUE(done.load()) << "the request was not completed before Shutdown returned";
+  EXPECT_THAT(result.status(), StatusIs(absl::StatusCode::kCancelled));
+  EXPECT_EQ(transport.use_count(), 1) << "the completed request still holds the transport";
+  EXPECT_THAT(SendAndWait(*transport, Request("GET", server.Url("/echo"))).status(),
+              StatusIs(absl::StatusCode::kCancelled));
+  transport->Shutdown();
+}
+
 TEST(CurlTransportTimerTest, WaitsEndInDeadlineOrderOnTheLoopThreadAfterTheirDelay) {
   auto transport = MakeTransport();
   std::shared_ptr<Timer> timer = transport->timer();
