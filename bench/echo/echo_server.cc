@@ -3,26 +3,42 @@
 // costs and the gateway's CPU per RPC can be stated as a multiple of it. With
 // --answer_from_thread the answer is given from a thread of its own, as the gateway answers from
 // its transport thread once the upstream replied: that measures what gRPC costs when a call
-// completes asynchronously.
+// completes asynchronously. With --relay_url each call is answered once the upstream answered
+// the GET of a customer through the gateway's HTTP transport: the floor of the gateway's latency.
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "bench/loadgen/rest_driver.h"
 #include "partner/v1/customer_service.grpc.pb.h"
+#include "server/http/curl_transport.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "HOST:PORT to listen on (port 0: ephemeral)");
 ABSL_FLAG(bool, answer_from_thread, false,
           "finish each call from one answering thread instead of inside the handler");
+ABSL_FLAG(std::string, relay_url, "",
+          "emulator base URL: answer each call once GET /v1/customers/{id} there has answered");
+ABSL_FLAG(std::string, relay_ca_file, "", "with --relay_url: PEM CA trusted for the emulator's https");
 
 namespace {
 
@@ -65,10 +81,63 @@ class AnsweringThread {
   std::thread thread_;
 };
 
+// GETs a customer from the upstream for each call handed to it and finishes the call once the
+// answer is in, through the gateway's own HTTP transport (libcurl multi on event loops) with the
+// gateway's default loop threads and transfer cap. No policy pipeline, no operation, no parsing,
+// validation, logging or authorization: what a gateway on gRPC and this transport cannot do
+// without, so its latency is a floor for the gateway's.
+class Relay {
+ public:
+  // Takes a Partner Center token and customer ids from the emulator first.
+  static absl::StatusOr<std::unique_ptr<Relay>> Start(const std::string& base_url, const std::string& ca_file) {
+    partner::bench::RestOptions options;
+    options.base_url = base_url;
+    options.ca_file = ca_file;
+    partner::bench::RestDriver upstream(options);
+    if (absl::Status prepared = upstream.Prepare(100); !prepared.ok()) return prepared;
+    std::vector<std::string> urls;
+    for (const std::string& id : upstream.customer_ids()) urls.push_back(absl::StrCat(base_url, "/v1/customers/", id));
+    partner::http::CurlTransportOptions transport_options;
+    transport_options.ca_bundle_file = ca_file;
+    transport_options.max_concurrent_transfers = 256;
+    transport_options.loop_threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+    absl::StatusOr<std::unique_ptr<partner::http::CurlTransport>> transport =
+        partner::http::CurlTransport::Create(transport_options);
+    if (!transport.ok()) return transport.status();
+    return std::unique_ptr<Relay>(
+        new Relay(*std::move(transport), std::move(urls), absl::StrCat("Bearer ", upstream.token())));
+  }
+
+  void Forward(grpc::ServerUnaryReactor* reactor) {
+    partner::http::HttpRequest request;
+    request.url = urls_[next_.fetch_add(1, std::memory_order_relaxed) % urls_.size()];
+    request.headers = {{"Authorization", authorization_}, {"Accept", "application/json"}};
+    request.deadline = absl::Now() + absl::Seconds(60);
+    transport_->Send(std::move(request), [reactor](absl::StatusOr<partner::http::HttpResponse> response) {
+      if (!response.ok()) {
+        reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(response.status().message())));
+      } else if (response->status != 200) {
+        reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, absl::StrCat("upstream HTTP ", response->status)));
+      } else {
+        reactor->Finish(grpc::Status::OK);
+      }
+    });
+  }
+
+ private:
+  Relay(std::unique_ptr<partner::http::CurlTransport> transport, std::vector<std::string> urls, std::string authorization)
+      : transport_(std::move(transport)), urls_(std::move(urls)), authorization_(std::move(authorization)) {}
+
+  const std::unique_ptr<partner::http::CurlTransport> transport_;
+  const std::vector<std::string> urls_;
+  const std::string authorization_;
+  std::atomic<std::uint64_t> next_ = 0;
+};
+
 class EchoCustomers final : public partner::v1::CustomerService::CallbackService {
  public:
-  // `answering` null: each call is finished inside its handler.
-  explicit EchoCustomers(AnsweringThread* answering) : answering_(answering) {}
+  // Both null: each call is finished inside its handler.
+  EchoCustomers(AnsweringThread* answering, Relay* relay) : answering_(answering), relay_(relay) {}
 
   grpc::ServerUnaryReactor* GetCustomer(grpc::CallbackServerContext* context,
                                         const partner::v1::GetCustomerRequest* request,
@@ -78,7 +147,9 @@ class EchoCustomers final : public partner::v1::CustomerService::CallbackService
     customer->set_company_name("Echo Ltd");
     customer->set_domain("echo.onmicrosoft.com");
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    if (answering_ != nullptr) {
+    if (relay_ != nullptr) {
+      relay_->Forward(reactor);
+    } else if (answering_ != nullptr) {
       answering_->Answer(reactor);
     } else {
       reactor->Finish(grpc::Status::OK);
@@ -88,6 +159,7 @@ class EchoCustomers final : public partner::v1::CustomerService::CallbackService
 
  private:
   AnsweringThread* answering_;
+  Relay* relay_;
 };
 
 // gRPC starts threads during static initialization, before main could block a signal for them,
@@ -102,9 +174,24 @@ int main(int argc, char** argv) {
   // The gateway runs gRPC without Debian's Abseil lock-order recording (server/main.cc); so must
   // the echo that stands for gRPC's own cost beside it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  const std::string relay_url = absl::GetFlag(FLAGS_relay_url);
+  if (!relay_url.empty() && absl::GetFlag(FLAGS_answer_from_thread)) {
+    std::fprintf(stderr, "partner-bench-echo: --relay_url and --answer_from_thread exclude each other\n");
+    return 2;
+  }
   std::unique_ptr<AnsweringThread> answering;
   if (absl::GetFlag(FLAGS_answer_from_thread)) answering = std::make_unique<AnsweringThread>();
-  EchoCustomers service(answering.get());
+  std::unique_ptr<Relay> relay;
+  if (!relay_url.empty()) {
+    absl::StatusOr<std::unique_ptr<Relay>> started = Relay::Start(relay_url, absl::GetFlag(FLAGS_relay_ca_file));
+    if (!started.ok()) {
+      std::fprintf(stderr, "partner-bench-echo: --relay_url %s: %s\n", relay_url.c_str(),
+                   std::string(started.status().message()).c_str());
+      return 1;
+    }
+    relay = *std::move(started);
+  }
+  EchoCustomers service(answering.get(), relay.get());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);

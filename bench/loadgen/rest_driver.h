@@ -42,6 +42,9 @@ class RestDriver {
   // requested here: lets token-storm find AssignRole principals without the gateway ever touching
   // the tenant.
   absl::StatusOr<std::vector<std::string>> UserPrincipalNames(const std::string& tenant) const;
+  // After Prepare: the Partner Center token and the customer ids it fetched.
+  const std::string& token() const { return token_; }
+  const std::vector<std::string>& customer_ids() const { return customer_ids_; }
   // Closed loop, as GrpcDriver::RunClosed; the mix may hold only get (GET /v1/customers/{id}) and
   // list (GET /v1/customers?size=N).
   absl::Status RunClosed(const Mix& mix, int in_flight, const RunLimits& limits, MeasuredWindow* window);
