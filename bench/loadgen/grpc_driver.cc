@@ -200,37 +200,32 @@ void GrpcDriver::RunClosed(const Mix& mix, int in_flight, const RunLimits& limit
       issue();
     });
   };
-  const absl::Time start = absl::Now();
-  if (limits.OpensAtFirstCall()) window->Open();
-  for (std::int64_t i = 0; i < slots; ++i) issue();
-  if (!limits.counted()) HoldWindow(limits, start, window);
-  outstanding.WaitForZero(options_.deadline + absl::Seconds(30));
-  if (limits.counted()) window->Close();
+  RunInWindow(
+      limits, window, [&](absl::Time) { for (std::int64_t i = 0; i < slots; ++i) issue(); },
+      [&] { outstanding.WaitForZero(options_.deadline + absl::Seconds(30)); });
 }
 
 void GrpcDriver::RunOpen(const Mix& mix, double rate, const RunLimits& limits, MeasuredWindow* window) {
   Outstanding outstanding;
-  const absl::Time start = absl::Now();
-  if (limits.OpensAtFirstCall()) window->Open();
-  for (std::uint64_t sequence = 0;; ++sequence) {
-    const absl::Time due = start + absl::Seconds(static_cast<double>(sequence) / rate);
-    if (limits.counted() && sequence >= static_cast<std::uint64_t>(limits.total_calls)) break;
-    if (!window->opened() && due >= start + limits.warm_up) {
-      absl::SleepFor(start + limits.warm_up - absl::Now());
-      window->Open();
+  const auto call_at_rate = [&](absl::Time start) {
+    for (std::uint64_t sequence = 0;; ++sequence) {
+      const absl::Time due = start + absl::Seconds(static_cast<double>(sequence) / rate);
+      if (limits.counted() && sequence >= static_cast<std::uint64_t>(limits.total_calls)) break;
+      if (!window->opened() && due >= start + limits.warm_up) {
+        absl::SleepFor(start + limits.warm_up - absl::Now());
+        window->Open();
+      }
+      if (!limits.counted() && window->opened() && due >= window->opened_at() + limits.duration) break;
+      absl::SleepFor(due - absl::Now());
+      outstanding.Add(1);
+      // Latency counts from when the call was due, so a stalled client cannot hide server delay.
+      Start(mix.Pick(sequence), sequence, [&, due](int code) {
+        window->Record(code, absl::Now() - due);
+        outstanding.Done();
+      });
     }
-    if (!limits.counted() && window->opened() && due >= window->opened_at() + limits.duration) break;
-    absl::SleepFor(due - absl::Now());
-    outstanding.Add(1);
-    // Latency counts from when the call was due, so a stalled client cannot hide server delay.
-    Start(mix.Pick(sequence), sequence, [&, due](int code) {
-      window->Record(code, absl::Now() - due);
-      outstanding.Done();
-    });
-  }
-  if (!limits.counted()) HoldWindow(limits, start, window);
-  outstanding.WaitForZero(options_.deadline + absl::Seconds(30));
-  if (limits.counted()) window->Close();
+  };
+  RunInWindow(limits, window, call_at_rate, [&] { outstanding.WaitForZero(options_.deadline + absl::Seconds(30)); });
 }
 
 nlohmann::json GrpcDriver::RunBatch(int items) {

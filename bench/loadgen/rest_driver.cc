@@ -330,25 +330,25 @@ absl::Status RestDriver::RunClosed(const Mix& mix, int in_flight, const RunLimit
   };
   const int loops = std::max(1, (in_flight + kSlotsPerLoop - 1) / kSlotsPerLoop);
   std::vector<absl::Status> results(loops);
-  const absl::Time start = absl::Now();
-  if (limits.OpensAtFirstCall()) window->Open();
   std::vector<std::thread> threads;
-  for (int l = 0; l < loops; ++l) {
-    const int slots = in_flight / loops + (l < in_flight % loops ? 1 : 0);
-    threads.emplace_back([&, l, slots] { results[l] = RunLoop(mix, slots, claim, window); });
-  }
-  if (!limits.counted()) HoldWindow(limits, start, window);
-  for (std::thread& thread : threads) thread.join();
-  if (limits.counted()) window->Close();
+  const auto launch = [&](absl::Time) {
+    for (int l = 0; l < loops; ++l) {
+      const int slots = in_flight / loops + (l < in_flight % loops ? 1 : 0);
+      threads.emplace_back([&, l, slots] { results[l] = RunLoop(mix, slots, claim, window); });
+    }
+  };
+  RunInWindow(limits, window, launch, [&] {
+    for (std::thread& thread : threads) thread.join();
+  });
   for (const absl::Status& result : results) {
     if (!result.ok()) return result;
   }
   return absl::OkStatus();
 }
 
-curl_slist* RestDriver::RequestHeaders() const {
+RestDriver::HeaderList RestDriver::RequestHeaders() const {
   curl_slist* headers = curl_slist_append(nullptr, absl::StrCat("Authorization: Bearer ", token_).c_str());
-  return curl_slist_append(headers, "Accept: application/json");
+  return HeaderList(curl_slist_append(headers, "Accept: application/json"), &curl_slist_free_all);
 }
 
 absl::Status RestDriver::RunLoop(const Mix& mix, int in_flight, const SequenceClaim& claim,
@@ -358,7 +358,7 @@ absl::Status RestDriver::RunLoop(const Mix& mix, int in_flight, const SequenceCl
   CURLM* multi = loop.multi();
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(in_flight));
   const std::optional<std::pair<std::string, long>> endpoint = IpEndpoint(options_.base_url);
-  const std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(RequestHeaders(), &curl_slist_free_all);
+  const HeaderList headers = RequestHeaders();
   std::vector<std::unique_ptr<Slot>> slots;
   int running = 0;
   for (int i = 0; i < in_flight; ++i) {
@@ -389,13 +389,14 @@ absl::Status RestDriver::RunOpen(const Mix& mix, double rate, int max_in_flight,
                                  MeasuredWindow* window) {
   if (absl::Status usable = CheckMix(mix); !usable.ok()) return usable;
   absl::Status result;
-  const absl::Time start = absl::Now();
-  if (limits.OpensAtFirstCall()) window->Open();
   // The calls are started on a thread of their own, so that this one can hold the window.
-  std::thread caller([&] { result = CallAtRate(mix, rate, max_in_flight, limits, start, window); });
-  if (!limits.counted()) HoldWindow(limits, start, window);
-  caller.join();
-  if (limits.counted()) window->Close();
+  std::thread caller;
+  RunInWindow(
+      limits, window,
+      [&](absl::Time start) {
+        caller = std::thread([&, start] { result = CallAtRate(mix, rate, max_in_flight, limits, start, window); });
+      },
+      [&] { caller.join(); });
   return result;
 }
 
@@ -405,7 +406,7 @@ absl::Status RestDriver::CallAtRate(const Mix& mix, double rate, int max_in_flig
   if (absl::Status usable = loop.Check(); !usable.ok()) return usable;
   CURLM* multi = loop.multi();
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(max_in_flight));
-  const std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(RequestHeaders(), &curl_slist_free_all);
+  const HeaderList headers = RequestHeaders();
   std::vector<std::unique_ptr<Slot>> slots;
   std::vector<Slot*> idle;
   int running = 0;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,8 +65,9 @@ class RestDriver {
   // The calls of RunOpen, on the calling thread, from `start` until no call may start.
   absl::Status CallAtRate(const Mix& mix, double rate, int max_in_flight, const RunLimits& limits,
                           absl::Time start, MeasuredWindow* window) const;
-  // Every call's request headers; the caller frees the list.
-  curl_slist* RequestHeaders() const;
+  using HeaderList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
+  // Every call's request headers.
+  HeaderList RequestHeaders() const;
   std::string UrlFor(Method method, std::uint64_t sequence) const;
   absl::StatusOr<std::string> Token(const std::string& tenant, const std::string& scope) const;
 

@@ -120,6 +120,16 @@ void HoldWindow(const RunLimits& limits, absl::Time start, MeasuredWindow* windo
   window->Close();
 }
 
+void RunInWindow(const RunLimits& limits, MeasuredWindow* window, absl::FunctionRef<void(absl::Time start)> launch,
+                 absl::FunctionRef<void()> wait_for_calls) {
+  const absl::Time start = absl::Now();
+  if (limits.OpensAtFirstCall()) window->Open();
+  launch(start);
+  if (!limits.counted()) HoldWindow(limits, start, window);
+  wait_for_calls();
+  if (limits.counted()) window->Close();
+}
+
 double OwnCpuSeconds() {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);

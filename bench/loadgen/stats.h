@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -100,6 +101,13 @@ struct RunLimits {
 // For a run of a duration, on the thread that drives it: opens `window` once the warm-up since
 // `start` has passed (unless it is open already), and closes it `limits.duration` after it opened.
 void HoldWindow(const RunLimits& limits, absl::Time start, MeasuredWindow* window);
+
+// One run's schedule around its calls, for every driver: opens `window` at the start when the run
+// opens it at its first call, runs `launch(start)` (which starts the calls, or hands them to
+// threads, and returns), holds the window for a run of a duration, runs `wait_for_calls`, and
+// closes the window after the last completion for a run of total_calls.
+void RunInWindow(const RunLimits& limits, MeasuredWindow* window, absl::FunctionRef<void(absl::Time start)> launch,
+                 absl::FunctionRef<void()> wait_for_calls);
 
 // CPU seconds (user + system) this process has used so far, every thread included.
 double OwnCpuSeconds();

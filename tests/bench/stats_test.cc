@@ -156,6 +156,34 @@ TEST(HoldWindowTest, AWindowOpenAlreadyIsOnlyClosedADurationAfterItOpened) {
   EXPECT_TRUE(window.closed());
 }
 
+// A run of total_calls is measured from its first call to its last completion: the window is open
+// before any call starts and closes only once every call has been waited for.
+TEST(RunInWindowTest, ACountedRunIsMeasuredFromItsFirstCallToItsLastCompletion) {
+  MeasuredWindow window([] {}, [] {});
+  bool open_at_launch = false;
+  bool closed_while_waiting = true;
+  RunInWindow(
+      RunLimits{absl::ZeroDuration(), absl::Seconds(60), 5}, &window, [&](absl::Time) { open_at_launch = window.opened(); },
+      [&] { closed_while_waiting = window.closed(); });
+  EXPECT_TRUE(open_at_launch);
+  EXPECT_FALSE(closed_while_waiting);
+  EXPECT_TRUE(window.closed());
+}
+
+// A run of a duration with a warm-up starts its calls before the window opens, and its window has
+// closed, a duration after it opened, by the time its calls are waited for.
+TEST(RunInWindowTest, ARunOfADurationHoldsItsWindowBeforeWaitingForItsCalls) {
+  MeasuredWindow window([] {}, [] {});
+  bool open_at_launch = true;
+  bool closed_while_waiting = false;
+  RunInWindow(
+      RunLimits{absl::Milliseconds(20), absl::Milliseconds(50), 0}, &window,
+      [&](absl::Time) { open_at_launch = window.opened(); }, [&] { closed_while_waiting = window.closed(); });
+  EXPECT_FALSE(open_at_launch);
+  EXPECT_TRUE(closed_while_waiting);
+  EXPECT_GE(window.Summary()["seconds"].get<double>(), 0.05);
+}
+
 // Spins for `wall` of wall time on the calling thread.
 void Spin(absl::Duration wall) {
   const absl::Time end = absl::Now() + wall;
