@@ -9,8 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "server/auth/token/token_provider.h"
-#include "server/http/curl_transport.h"
 #include "server/config/config.pb.h"
+#include "server/http/curl_transport.h"
 #include "server/http/http_client.h"
 #include "server/http/logging_policy.h"
 #include "server/ops/operations.h"

@@ -8,7 +8,6 @@
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -31,6 +30,7 @@
 #include "absl/time/time.h"
 #include "bench/loadgen/rest_driver.h"
 #include "partner/v1/customer_service.grpc.pb.h"
+#include "server/config/load_config.h"
 #include "server/http/curl_transport.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "HOST:PORT to listen on (port 0: ephemeral)");
@@ -97,10 +97,12 @@ class Relay {
     if (absl::Status prepared = upstream.Prepare(100); !prepared.ok()) return prepared;
     std::vector<std::string> urls;
     for (const std::string& id : upstream.customer_ids()) urls.push_back(absl::StrCat(base_url, "/v1/customers/", id));
+    partner::config::v1::GatewayConfig defaults;
+    partner::config::ApplyDefaults(defaults);
     partner::http::CurlTransportOptions transport_options;
     transport_options.ca_bundle_file = ca_file;
-    transport_options.max_concurrent_transfers = 256;
-    transport_options.loop_threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+    transport_options.max_concurrent_transfers = defaults.limits().max_concurrent_upstream_requests();
+    transport_options.loop_threads = defaults.limits().upstream_threads();
     absl::StatusOr<std::unique_ptr<partner::http::CurlTransport>> transport =
         partner::http::CurlTransport::Create(transport_options);
     if (!transport.ok()) return transport.status();
