@@ -208,22 +208,13 @@ void GrpcDriver::RunClosed(const Mix& mix, int in_flight, const RunLimits& limit
 void GrpcDriver::RunOpen(const Mix& mix, double rate, const RunLimits& limits, MeasuredWindow* window) {
   Outstanding outstanding;
   const auto call_at_rate = [&](absl::Time start) {
-    for (std::uint64_t sequence = 0;; ++sequence) {
-      const absl::Time due = start + absl::Seconds(static_cast<double>(sequence) / rate);
-      if (limits.counted() && sequence >= static_cast<std::uint64_t>(limits.total_calls)) break;
-      if (!window->opened() && due >= start + limits.warm_up) {
-        absl::SleepFor(start + limits.warm_up - absl::Now());
-        window->Open();
-      }
-      if (!limits.counted() && window->opened() && due >= window->opened_at() + limits.duration) break;
-      absl::SleepFor(due - absl::Now());
+    PaceAtRate(rate, limits, start, window, [&](std::uint64_t sequence, absl::Time due) {
       outstanding.Add(1);
-      // Latency counts from when the call was due, so a stalled client cannot hide server delay.
       Start(mix.Pick(sequence), sequence, [&, due](int code) {
         window->Record(code, absl::Now() - due);
         outstanding.Done();
       });
-    }
+    });
   };
   RunInWindow(limits, window, call_at_rate, [&] { outstanding.WaitForZero(options_.deadline + absl::Seconds(30)); });
 }

@@ -1,7 +1,8 @@
 // partner-loadgen: drives the gateway (gRPC), the echo service (gRPC) or the emulator (REST) and
 // prints one JSON object: throughput, latency percentiles, errors by code, the server process's
-// CPU, RSS and threads, the generator's own CPU, and the emulator's upstream counters over the
-// measured window.
+// CPU, RSS, threads and scheduling, the generator's own CPU and context switches, and the
+// emulator's upstream counters over the measured window. Or, with --mode wakeup, measures this
+// machine's thread wake-up latency in the same terms.
 #include <sys/types.h>
 
 #include <cmath>
@@ -18,10 +19,12 @@
 #include "bench/loadgen/grpc_driver.h"
 #include "bench/loadgen/rest_driver.h"
 #include "bench/loadgen/stats.h"
+#include "bench/loadgen/wakeup_probe.h"
 #include "bench/loadgen/workload.h"
 #include "nlohmann/json.hpp"
 
-ABSL_FLAG(std::string, mode, "grpc", "grpc (closed or open loop), rest, batch or sequential");
+ABSL_FLAG(std::string, mode, "grpc",
+          "grpc (closed or open loop), rest, batch, sequential, or wakeup (one thread waking another at --rate)");
 ABSL_FLAG(std::string, target, "", "gRPC host:port of the gateway or echo service");
 ABSL_FLAG(std::string, rest_url, "", "emulator base URL for --mode=rest");
 ABSL_FLAG(std::string, emulator_url, "", "emulator base URL whose /_emulator/counters are read (optional)");
@@ -99,14 +102,15 @@ int main(int argc, char** argv) {
   // this generator's CPU under the concurrency mix); the gateway and the echo turn it off too.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   const std::string mode = absl::GetFlag(FLAGS_mode);
-  if (mode != "grpc" && mode != "rest" && mode != "batch" && mode != "sequential") {
-    Fail(absl::StrCat("--mode: unknown '", mode, "' (grpc, rest, batch or sequential)"));
+  if (mode != "grpc" && mode != "rest" && mode != "batch" && mode != "sequential" && mode != "wakeup") {
+    Fail(absl::StrCat("--mode: unknown '", mode, "' (grpc, rest, batch, sequential or wakeup)"));
   }
   const double rate = absl::GetFlag(FLAGS_rate);
   if (!std::isfinite(rate) || rate < 0) Fail(absl::StrCat("--rate: ", rate, " is not a rate (calls per second, >= 0)"));
-  if (rate > 0 && mode != "grpc" && mode != "rest") {
+  if (rate > 0 && mode != "grpc" && mode != "rest" && mode != "wakeup") {
     Fail(absl::StrCat("--rate: --mode ", mode, " has no open loop (grpc and rest have)"));
   }
+  if (rate == 0 && mode == "wakeup") Fail("--rate: --mode wakeup needs one (wake-ups per second)");
   absl::StatusOr<Mix> mix = Mix::Parse(absl::GetFlag(FLAGS_mix));
   if (!mix.ok()) Fail(std::string(mix.status().message()));
   if (absl::GetFlag(FLAGS_emulator_pid) != 0 && absl::GetFlag(FLAGS_emulator_url).empty()) {
@@ -119,7 +123,8 @@ int main(int argc, char** argv) {
   if (limits.total_calls > 0 && limits.warm_up > absl::ZeroDuration()) {
     Fail("--warmup_s: a run of --total_calls measures every call, so it has no warm-up");
   }
-  json out = {{"mode", mode}, {"mix", absl::GetFlag(FLAGS_mix)}};
+  json out = {{"mode", mode}};
+  if (mode != "wakeup") out["mix"] = absl::GetFlag(FLAGS_mix);
 
   std::unique_ptr<GrpcDriver> grpc_driver;
   std::unique_ptr<partner::bench::RestDriver> rest_driver;
@@ -130,7 +135,7 @@ int main(int argc, char** argv) {
     options.page_size = absl::GetFlag(FLAGS_page_size);
     rest_driver = std::make_unique<partner::bench::RestDriver>(options);
     if (absl::Status s = rest_driver->Prepare(absl::GetFlag(FLAGS_customers)); !s.ok()) Fail(std::string(s.message()));
-  } else {
+  } else if (mode != "wakeup") {
     partner::bench::GrpcOptions options;
     options.target = absl::GetFlag(FLAGS_target);
     options.channels = absl::GetFlag(FLAGS_channels);
@@ -178,6 +183,8 @@ int main(int argc, char** argv) {
   };
   double own_cpu_at_open = 0;
   double own_cpu_seconds = 0;
+  std::int64_t own_switches_at_open = 0;
+  std::int64_t own_switches = 0;
   MeasuredWindow window(
       [&] {
         before = Counters();
@@ -185,9 +192,11 @@ int main(int argc, char** argv) {
         keep_first_failure("--server_pid: ", sampler.Start());
         keep_first_failure("--emulator_pid: ", emulator_sampler.Start());
         own_cpu_at_open = partner::bench::OwnCpuSeconds();
+        own_switches_at_open = partner::bench::OwnContextSwitches();
       },
       [&] {
         own_cpu_seconds = partner::bench::OwnCpuSeconds() - own_cpu_at_open;
+        own_switches = partner::bench::OwnContextSwitches() - own_switches_at_open;
         sampler.Stop();
         emulator_sampler.Stop();
         after = Counters();
@@ -195,7 +204,12 @@ int main(int argc, char** argv) {
       });
 
   std::int64_t rpcs = 0;
-  if (mode == "grpc" || mode == "rest") {
+  if (mode == "wakeup") {
+    if (absl::Status s = partner::bench::RunWakeupProbe(rate, limits, &window); !s.ok()) Fail(std::string(s.message()));
+    out.update(window.Summary());
+    rpcs = window.completed();
+    out["target_rate"] = rate;
+  } else if (mode == "grpc" || mode == "rest") {
     if (rest_driver != nullptr) {
       const absl::Status s = rate > 0 ? rest_driver->RunOpen(*mix, rate, concurrency, limits, &window)
                                       : rest_driver->RunClosed(*mix, concurrency, limits, &window);
@@ -223,12 +237,26 @@ int main(int argc, char** argv) {
   if (!snapshots.ok()) Fail(std::string(snapshots.message()));
   // The client side's cost of the same exchanges: in rest mode, what one HTTPS request costs a
   // libcurl client (the generator's own bookkeeping included, so an upper estimate of it).
+  const auto per = [](double total, std::int64_t count) { return count > 0 ? total / static_cast<double>(count) : 0.0; };
   out["client"] = {{"cpu_seconds", own_cpu_seconds},
-                   {"cpu_us_per_request", rpcs > 0 ? own_cpu_seconds * 1e6 / static_cast<double>(rpcs) : 0.0}};
+                   {"cpu_us_per_request", per(own_cpu_seconds * 1e6, rpcs)},
+                   {"context_switches_per_request", per(static_cast<double>(own_switches), rpcs)}};
+  // How often a call made the process's threads sleep and wake, and how long they then waited
+  // for a CPU: each hand-off between threads is a wake-up, with the latency --mode wakeup measures.
+  const auto add_scheduling_per = [&per](json& process, std::int64_t count, absl::string_view unit) {
+    if (!process.contains("context_switches")) return;
+    const json& switches = process["context_switches"];
+    process[absl::StrCat("context_switches_per_", unit)] =
+        per(static_cast<double>(switches["voluntary"].get<std::int64_t>() + switches["involuntary"].get<std::int64_t>()),
+            count);
+    process[absl::StrCat("run_queue_wait_us_per_", unit)] =
+        per(process["run_queue_wait_seconds"].get<double>() * 1e6, count);
+  };
   json server = sampler.Summary();
   if (server.contains("cpu_seconds") && rpcs > 0) {
     server["cpu_us_per_rpc"] = server["cpu_seconds"].get<double>() * 1e6 / static_cast<double>(rpcs);
   }
+  add_scheduling_per(server, rpcs, "rpc");
   out["server"] = server;
   if (!after->empty()) {
     json upstream = Delta(*before, *after);
@@ -239,6 +267,7 @@ int main(int argc, char** argv) {
     json emulator = emulator_sampler.Summary();
     if (emulator.contains("cpu_seconds") && requests > 0) {
       emulator["cpu_us_per_request"] = emulator["cpu_seconds"].get<double>() * 1e6 / static_cast<double>(requests);
+      add_scheduling_per(emulator, requests, "request");
       upstream["emulator"] = emulator;
     }
     out["upstream"] = upstream;

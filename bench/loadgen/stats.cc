@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -130,11 +132,62 @@ void RunInWindow(const RunLimits& limits, MeasuredWindow* window, absl::Function
   if (limits.counted()) window->Close();
 }
 
+void PaceAtRate(double rate, const RunLimits& limits, absl::Time start, MeasuredWindow* window,
+                absl::FunctionRef<void(std::uint64_t sequence, absl::Time due)> call) {
+  for (std::uint64_t sequence = 0;; ++sequence) {
+    const absl::Time due = start + absl::Seconds(static_cast<double>(sequence) / rate);
+    if (limits.counted() && sequence >= static_cast<std::uint64_t>(limits.total_calls)) return;
+    if (!window->opened() && due >= start + limits.warm_up) {
+      absl::SleepFor(start + limits.warm_up - absl::Now());
+      window->Open();
+    }
+    if (!limits.counted() && window->opened() && due >= window->opened_at() + limits.duration) return;
+    absl::SleepFor(due - absl::Now());
+    call(sequence, due);
+  }
+}
+
 double OwnCpuSeconds() {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
   const auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+std::int64_t OwnContextSwitches() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_nvcsw + usage.ru_nivcsw;
+}
+
+std::map<pid_t, ProcessSampler::Scheduling> ProcessSampler::ReadScheduling() const {
+  std::map<pid_t, Scheduling> threads;
+  std::error_code error;
+  for (std::filesystem::directory_iterator it(absl::StrCat("/proc/", pid_, "/task"), error), end; !error && it != end;
+       it.increment(error)) {
+    const std::filesystem::path& thread = it->path();
+    pid_t tid = 0;
+    if (!absl::SimpleAtoi(thread.filename().string(), &tid)) continue;
+    Scheduling s;
+    std::ifstream status(thread / "status");
+    std::string line;
+    while (std::getline(status, line)) {
+      std::vector<std::string> kv = absl::StrSplit(line, absl::MaxSplits(':', 1));
+      if (kv.size() != 2) continue;
+      std::int64_t value = 0;
+      if (!absl::SimpleAtoi(kv[1], &value)) continue;
+      if (kv[0] == "voluntary_ctxt_switches") s.voluntary_switches = value;
+      else if (kv[0] == "nonvoluntary_ctxt_switches") s.involuntary_switches = value;
+    }
+    // schedstat: time on a CPU, time runnable but waiting for one (both ns), timeslices run.
+    std::ifstream schedstat(thread / "schedstat");
+    std::int64_t on_cpu_ns = 0;
+    schedstat >> on_cpu_ns >> s.run_queue_wait_ns;
+    // A thread that ended between the listing and these reads is left out, as one that ended earlier.
+    if (!schedstat) continue;
+    threads[tid] = s;
+  }
+  return threads;
 }
 
 ProcessSampler::Snapshot ProcessSampler::Read() const {
@@ -185,6 +238,7 @@ absl::Status ProcessSampler::Start() {
   if (!start_.readable) return Unreadable(pid_);
   max_threads_ = start_.threads;
   max_rss_kib_ = std::max(start_.rss_kib, start_.hwm_kib);
+  scheduling_at_start_ = ReadScheduling();
   running_ = true;
   thread_ = std::thread([this] {
     while (running_) {
@@ -202,6 +256,15 @@ void ProcessSampler::Stop() {
   running_ = false;
   thread_.join();
   end_ = Read();
+  scheduled_ = {};
+  for (const auto& [tid, now] : ReadScheduling()) {
+    // A thread started in the run counts from zero.
+    const auto at_start = scheduling_at_start_.find(tid);
+    const Scheduling before = at_start == scheduling_at_start_.end() ? Scheduling{} : at_start->second;
+    scheduled_.voluntary_switches += now.voluntary_switches - before.voluntary_switches;
+    scheduled_.involuntary_switches += now.involuntary_switches - before.involuntary_switches;
+    scheduled_.run_queue_wait_ns += now.run_queue_wait_ns - before.run_queue_wait_ns;
+  }
   max_threads_ = std::max(max_threads_, end_.threads);
   max_rss_kib_ = std::max({max_rss_kib_, end_.rss_kib, end_.hwm_kib});
 }
@@ -212,7 +275,10 @@ nlohmann::json ProcessSampler::Summary() const {
           {"cpu_seconds", end_.cpu_seconds - start_.cpu_seconds},
           {"peak_rss_mib", static_cast<double>(max_rss_kib_) / 1024.0},
           {"max_threads", max_threads_},
-          {"threads_at_end", end_.threads}};
+          {"threads_at_end", end_.threads},
+          {"context_switches",
+           {{"voluntary", scheduled_.voluntary_switches}, {"involuntary", scheduled_.involuntary_switches}}},
+          {"run_queue_wait_seconds", static_cast<double>(scheduled_.run_queue_wait_ns) / 1e9}};
 }
 
 }  // namespace partner::bench

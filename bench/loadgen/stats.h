@@ -109,11 +109,23 @@ void HoldWindow(const RunLimits& limits, absl::Time start, MeasuredWindow* windo
 void RunInWindow(const RunLimits& limits, MeasuredWindow* window, absl::FunctionRef<void(absl::Time start)> launch,
                  absl::FunctionRef<void()> wait_for_calls);
 
+// An open loop's schedule, on the thread that drives it from `start`: runs `call(sequence, due)`
+// `rate` times a second, each when due or as soon after as this thread gets there, opening
+// `window` once the warm-up has passed, until the run's calls are made or its window's duration is
+// over. Latency should count from `due`, so that a stalled caller cannot hide a server's delay.
+void PaceAtRate(double rate, const RunLimits& limits, absl::Time start, MeasuredWindow* window,
+                absl::FunctionRef<void(std::uint64_t sequence, absl::Time due)> call);
+
 // CPU seconds (user + system) this process has used so far, every thread included.
 double OwnCpuSeconds();
 
+// Context switches (voluntary + involuntary) of this process so far, every thread included.
+std::int64_t OwnContextSwitches();
+
 // Samples a process while the run lasts: the CPU it used in between, and the highest thread count
-// and RSS seen (VmHWM covers peaks between samples).
+// and RSS seen (VmHWM covers peaks between samples). Also how its threads were scheduled in between:
+// their context switches, and the time they spent runnable, waiting for a CPU (schedstat). Those two
+// are per thread in /proc, so a thread that ends before the run does is left out of them.
 class ProcessSampler {
  public:
   explicit ProcessSampler(pid_t pid) : pid_(pid) {}
@@ -123,10 +135,16 @@ class ProcessSampler {
   // As Check(), then samples until Stop().
   absl::Status Start();
   void Stop();
-  // {"pid","cpu_seconds","peak_rss_mib","max_threads","threads_at_end"}; empty when pid is 0.
+  // {"pid","cpu_seconds","peak_rss_mib","max_threads","threads_at_end",
+  //  "context_switches":{"voluntary","involuntary"},"run_queue_wait_seconds"}; empty when pid is 0.
   nlohmann::json Summary() const;
 
  private:
+  struct Scheduling {
+    std::int64_t voluntary_switches = 0;
+    std::int64_t involuntary_switches = 0;
+    std::int64_t run_queue_wait_ns = 0;
+  };
   struct Snapshot {
     double cpu_seconds = 0;
     std::int64_t threads = 0;
@@ -135,10 +153,14 @@ class ProcessSampler {
     bool readable = false;
   };
   Snapshot Read() const;
+  // By thread id.
+  std::map<pid_t, Scheduling> ReadScheduling() const;
 
   const pid_t pid_;
   Snapshot start_;
   Snapshot end_;
+  std::map<pid_t, Scheduling> scheduling_at_start_;
+  Scheduling scheduled_;
   std::int64_t max_threads_ = 0;
   std::int64_t max_rss_kib_ = 0;
   std::atomic<bool> running_{false};

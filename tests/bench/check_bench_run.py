@@ -137,9 +137,26 @@ def check_latency(args):
         if tail != {"p50_ms": alone["p50"], "p99_ms": alone["p99"]} or not tail["p99_ms"] > 0:
             fail(f"{tail_name} {tail} is not {run}'s own p50/p99 {alone}")
         tails[tail_name] = tail["p99_ms"]
+    # Each of the three processes sleeps and wakes while serving calls; one wake-up may serve several.
+    for run, scheduling in figures["scheduling_per_call"].items():
+        for process, switches in scheduling["context_switches"].items():
+            if not isinstance(switches, (int, float)) or not switches > 0:
+                fail(f"{run}: {process} made {switches} context switches per call")
+        for process, wait in scheduling["run_queue_wait_us"].items():
+            if not isinstance(wait, (int, float)) or wait < 0:
+                fail(f"{run}: {process} waited {wait} us per call for a CPU")
+    wakeup = figures["one_wakeup_on_an_idle_machine_at_same_rate"]
+    check_calls("one_wakeup_on_an_idle_machine_at_same_rate", wakeup)
+    if wakeup["mode"] != "wakeup" or wakeup["target_rate"] != rate:
+        fail(f"the wake-up probe ran as {wakeup['mode']} at {wakeup.get('target_rate')}/s, not at {rate}/s")
+    if figures["tail_of_one_wakeup"] != {"p50_ms": wakeup["latency_ms"]["p50"], "p99_ms": wakeup["latency_ms"]["p99"],
+                                         "p999_ms": wakeup["latency_ms"]["p999"]}:
+        fail(f"tail_of_one_wakeup {figures['tail_of_one_wakeup']} is not the probe's {wakeup['latency_ms']}")
+    switches = figures["scheduling_per_call"]["gateway"]["context_switches"]
     print(f"check_bench_run: latency report well formed; p99 {figures['open_loop']['latency_ms']['p99']} ms "
           f"at {rate}/s, upstream alone {tails['tail_of_upstream_alone']} ms, relay {tails['tail_of_relay_floor']} ms, "
-          f"gRPC alone {tails['tail_of_grpc_alone']} ms")
+          f"gRPC alone {tails['tail_of_grpc_alone']} ms; context switches per call {switches}; one wake-up p99 "
+          f"{figures['tail_of_one_wakeup']['p99_ms']} ms")
 
 
 def check_concurrency(args):

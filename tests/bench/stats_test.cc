@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 
 namespace partner::bench {
@@ -212,6 +213,25 @@ TEST(ProcessSamplerTest, ReportsTheSampledProcessCpuThreadsAndRss) {
   // This thread, the sampler's and the spinning one were alive together.
   EXPECT_GE(summary["max_threads"].get<std::int64_t>(), 3);
   EXPECT_GT(summary["peak_rss_mib"].get<double>(), 1.0);
+}
+
+TEST(ProcessSamplerTest, CountsTheContextSwitchesOfThreadsAliveAtTheEnd) {
+  ProcessSampler sampler(::getpid());
+  ASSERT_TRUE(sampler.Start().ok());
+  absl::Notification sampled;
+  std::thread sleeper([&] {
+    for (int i = 0; i < 20; ++i) absl::SleepFor(absl::Milliseconds(2));
+    sampled.WaitForNotification();
+  });
+  absl::SleepFor(absl::Milliseconds(150));
+  sampler.Stop();
+  sampled.Notify();
+  sleeper.join();
+  const nlohmann::json summary = sampler.Summary();
+  // Each sleep gives up the CPU once: a voluntary switch.
+  EXPECT_GE(summary["context_switches"]["voluntary"].get<std::int64_t>(), 20);
+  EXPECT_GE(summary["context_switches"]["involuntary"].get<std::int64_t>(), 0);
+  EXPECT_GE(summary["run_queue_wait_seconds"].get<double>(), 0.0);
 }
 
 TEST(ProcessSamplerTest, PidZeroMeansNothingToSample) {
