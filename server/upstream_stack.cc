@@ -73,15 +73,20 @@ UpstreamStack::~UpstreamStack() {
   if (transport_ != nullptr) transport_->Shutdown();
 }
 
+http::CurlTransportOptions TransportOptionsFrom(const config::v1::GatewayConfig& config) {
+  http::CurlTransportOptions options;
+  options.ca_bundle_file = config.upstreams().ca_bundle_file();
+  options.allow_plain_http = config.allow_plain_http();
+  options.max_concurrent_transfers = config.limits().max_concurrent_upstream_requests();
+  options.loop_threads = config.limits().upstream_threads();
+  options.attempt_timeout = absl::Seconds(config.upstreams().request_timeout_seconds());
+  return options;
+}
+
 absl::StatusOr<std::unique_ptr<UpstreamStack>> UpstreamStack::Build(const config::v1::GatewayConfig& config) {
   std::unique_ptr<UpstreamStack> stack(new UpstreamStack());
-  http::CurlTransportOptions transport_options;
-  transport_options.ca_bundle_file = config.upstreams().ca_bundle_file();
-  transport_options.allow_plain_http = config.allow_plain_http();
-  transport_options.max_concurrent_transfers = config.limits().max_concurrent_upstream_requests();
-  transport_options.loop_threads = config.limits().upstream_threads();
-  transport_options.attempt_timeout = absl::Seconds(config.upstreams().request_timeout_seconds());
-  absl::StatusOr<std::unique_ptr<http::CurlTransport>> transport = http::CurlTransport::Create(transport_options);
+  absl::StatusOr<std::unique_ptr<http::CurlTransport>> transport =
+      http::CurlTransport::Create(TransportOptionsFrom(config));
   if (!transport.ok()) return transport.status();
   // The transport's loop threads also serve every wait: backoff, rate limits, the operations'
   // sleeps. No thread of the process exists only to keep time.

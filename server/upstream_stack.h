@@ -21,6 +21,10 @@
 
 namespace partner {
 
+// The HTTP transport's options as the gateway sets them from `config` (defaults applied): the
+// bench's relay builds its transport with them too, so that it stays the gateway's.
+http::CurlTransportOptions TransportOptionsFrom(const config::v1::GatewayConfig& config);
+
 class UpstreamStack {
  public:
   // Fails, naming the field, when a credential file cannot be loaded or the transport cannot start.

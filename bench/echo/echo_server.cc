@@ -32,6 +32,7 @@
 #include "partner/v1/customer_service.grpc.pb.h"
 #include "server/config/load_config.h"
 #include "server/http/curl_transport.h"
+#include "server/upstream_stack.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "HOST:PORT to listen on (port 0: ephemeral)");
 ABSL_FLAG(bool, answer_from_thread, false,
@@ -82,8 +83,8 @@ class AnsweringThread {
 };
 
 // GETs a customer from the upstream for each call handed to it and finishes the call once the
-// answer is in, through the gateway's own HTTP transport (libcurl multi on event loops) with the
-// gateway's default loop threads and transfer cap. No policy pipeline, no operation, no parsing,
+// answer is in, through the gateway's own HTTP transport (libcurl multi on event loops) set up as
+// the gateway sets it under its default configuration (TransportOptionsFrom). No policy pipeline, no operation, no parsing,
 // validation, logging or authorization: what a gateway on gRPC and this transport cannot do
 // without, so its latency is a floor for the gateway's.
 class Relay {
@@ -98,13 +99,10 @@ class Relay {
     std::vector<std::string> urls;
     for (const std::string& id : upstream.customer_ids()) urls.push_back(absl::StrCat(base_url, "/v1/customers/", id));
     partner::config::v1::GatewayConfig defaults;
+    defaults.mutable_upstreams()->set_ca_bundle_file(ca_file);
     partner::config::ApplyDefaults(defaults);
-    partner::http::CurlTransportOptions transport_options;
-    transport_options.ca_bundle_file = ca_file;
-    transport_options.max_concurrent_transfers = defaults.limits().max_concurrent_upstream_requests();
-    transport_options.loop_threads = defaults.limits().upstream_threads();
     absl::StatusOr<std::unique_ptr<partner::http::CurlTransport>> transport =
-        partner::http::CurlTransport::Create(transport_options);
+        partner::http::CurlTransport::Create(partner::TransportOptionsFrom(defaults));
     if (!transport.ok()) return transport.status();
     return std::unique_ptr<Relay>(
         new Relay(*std::move(transport), std::move(urls), absl::StrCat("Bearer ", upstream.token())));
