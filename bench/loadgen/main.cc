@@ -241,10 +241,12 @@ int main(int argc, char** argv) {
   out["client"] = {{"cpu_seconds", own_cpu_seconds},
                    {"cpu_us_per_request", per(own_cpu_seconds * 1e6, rpcs)},
                    {"context_switches_per_request", per(static_cast<double>(own_switches), rpcs)}};
-  // How often a call made the process's threads sleep and wake, and how long they then waited
-  // for a CPU: each hand-off between threads is a wake-up, with the latency --mode wakeup measures.
-  const auto add_scheduling_per = [&per](json& process, std::int64_t count, absl::string_view unit) {
-    if (!process.contains("context_switches")) return;
+  // A sampled process's cost per call (or per upstream request): CPU, and how often its threads
+  // slept and woke and how long they then waited for a CPU (each hand-off between threads is a
+  // wake-up, with the latency --mode wakeup measures).
+  const auto add_per = [&per](json& process, std::int64_t count, absl::string_view unit) {
+    if (!process.contains("cpu_seconds")) return;
+    if (count > 0) process[absl::StrCat("cpu_us_per_", unit)] = per(process["cpu_seconds"].get<double>() * 1e6, count);
     const json& switches = process["context_switches"];
     process[absl::StrCat("context_switches_per_", unit)] =
         per(static_cast<double>(switches["voluntary"].get<std::int64_t>() + switches["involuntary"].get<std::int64_t>()),
@@ -253,10 +255,7 @@ int main(int argc, char** argv) {
         per(process["run_queue_wait_seconds"].get<double>() * 1e6, count);
   };
   json server = sampler.Summary();
-  if (server.contains("cpu_seconds") && rpcs > 0) {
-    server["cpu_us_per_rpc"] = server["cpu_seconds"].get<double>() * 1e6 / static_cast<double>(rpcs);
-  }
-  add_scheduling_per(server, rpcs, "rpc");
+  add_per(server, rpcs, "rpc");
   out["server"] = server;
   if (!after->empty()) {
     json upstream = Delta(*before, *after);
@@ -266,8 +265,7 @@ int main(int argc, char** argv) {
     // of one route cannot tell: the mix's routes, tokens and connections cost it differently.
     json emulator = emulator_sampler.Summary();
     if (emulator.contains("cpu_seconds") && requests > 0) {
-      emulator["cpu_us_per_request"] = emulator["cpu_seconds"].get<double>() * 1e6 / static_cast<double>(requests);
-      add_scheduling_per(emulator, requests, "request");
+      add_per(emulator, requests, "request");
       upstream["emulator"] = emulator;
     }
     out["upstream"] = upstream;
