@@ -44,6 +44,7 @@
 #include "server/api/metrics.h"
 #include "server/api/customer_service.h"
 #include "server/api/library_log.h"
+#include "server/api/line_writer.h"
 #include "server/api/page_token.h"
 #include "server/api/reflection_service.h"
 #include "server/api/request_log.h"
@@ -296,14 +297,22 @@ int main(int argc, char** argv) {
     config.mutable_credential()->mutable_certificate()->set_certificate_file(*cert);
     config.mutable_credential()->mutable_certificate()->set_private_key_file(*key);
   }
-  absl::StatusOr<std::unique_ptr<partner::UpstreamStack>> upstream = partner::UpstreamStack::Build(config);
+  // Declared before everything that logs through it, so that it is destroyed, and flushed, last.
+  partner::api::BatchedLineWriter log_lines(STDERR_FILENO);
+  const auto write_log_line = [&log_lines](absl::string_view line) { log_lines.Write(line); };
+  if (absl::Status ticking = (*admin)->RunEvery(absl::Milliseconds(50), [&log_lines] { log_lines.Flush(); });
+      !ticking.ok()) {
+    return Refuse(ticking);
+  }
+  absl::StatusOr<std::unique_ptr<partner::UpstreamStack>> upstream =
+      partner::UpstreamStack::Build(config, write_log_line);
   if (!upstream.ok()) return Refuse(upstream.status());
   metrics.AddCollector([stack = upstream->get()] { return stack->RenderMetrics(); });
 
   grpc::EnableDefaultHealthCheckService(true);
 
   partner::api::PageTokenCodec page_tokens(*page_token_key);
-  partner::api::StderrRequestLog request_log;
+  partner::api::LineRequestLog request_log(write_log_line);
   partner::api::ServiceDeps deps;
   deps.operations = &(*upstream)->operations();
   deps.callers = *callers;

@@ -83,7 +83,8 @@ http::CurlTransportOptions TransportOptionsFrom(const config::v1::GatewayConfig&
   return options;
 }
 
-absl::StatusOr<std::unique_ptr<UpstreamStack>> UpstreamStack::Build(const config::v1::GatewayConfig& config) {
+absl::StatusOr<std::unique_ptr<UpstreamStack>> UpstreamStack::Build(const config::v1::GatewayConfig& config,
+                                                                    http::LogSink upstream_log) {
   std::unique_ptr<UpstreamStack> stack(new UpstreamStack());
   absl::StatusOr<std::unique_ptr<http::CurlTransport>> transport =
       http::CurlTransport::Create(TransportOptionsFrom(config));
@@ -99,6 +100,7 @@ absl::StatusOr<std::unique_ptr<UpstreamStack>> UpstreamStack::Build(const config
   token_pipeline.retry = RetryFrom(config.retry());
   token_pipeline.metrics = stack->http_metrics_;
   token_pipeline.timer = timer;
+  token_pipeline.log_sink = upstream_log;
   stack->token_http_ = http::MakeUpstreamPipeline(std::move(token_pipeline), stack->transport_, nullptr);
   absl::StatusOr<auth::TokenProviderOptions> token_options = TokenOptionsFrom(config);
   if (!token_options.ok()) return token_options.status();
@@ -114,6 +116,7 @@ absl::StatusOr<std::unique_ptr<UpstreamStack>> UpstreamStack::Build(const config
   pipeline.metrics = stack->http_metrics_;
   pipeline.timer = timer;
   pipeline.rate_limits = RateLimitsFrom(config.limits());
+  pipeline.log_sink = std::move(upstream_log);
   stack->pipeline_ = http::MakeUpstreamPipeline(std::move(pipeline), stack->transport_, stack->tokens_);
 
   upstream::UpstreamOptions upstream;

@@ -28,7 +28,9 @@ http::CurlTransportOptions TransportOptionsFrom(const config::v1::GatewayConfig&
 class UpstreamStack {
  public:
   // Fails, naming the field, when a credential file cannot be loaded or the transport cannot start.
-  static absl::StatusOr<std::unique_ptr<UpstreamStack>> Build(const config::v1::GatewayConfig& config);
+  // `upstream_log` receives one line per upstream attempt; empty: http::StderrLogSink.
+  static absl::StatusOr<std::unique_ptr<UpstreamStack>> Build(const config::v1::GatewayConfig& config,
+                                                              http::LogSink upstream_log = {});
   // Shuts the transport down first: requests still in flight (a token fetch, an attempt its caller
   // gave up on) complete with CANCELLED while everything above the transport still exists, and
   // no loop thread outlives the stack.

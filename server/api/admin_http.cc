@@ -7,6 +7,7 @@
 #include <event2/util.h>
 
 #include <cstring>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "server/config/load_config.h"
@@ -56,6 +57,7 @@ absl::StatusOr<std::unique_ptr<AdminHttpServer>> AdminHttpServer::Bind(const std
 
 AdminHttpServer::~AdminHttpServer() {
   if (watch_ != nullptr) event_free(watch_);
+  if (tick_ != nullptr) event_free(tick_);
   if (stop_ != nullptr) event_free(stop_);
   if (http_ != nullptr) evhttp_free(http_);
   if (base_ != nullptr) event_base_free(base_);
@@ -72,6 +74,19 @@ void AdminHttpServer::Serve(int fd, absl::AnyInvocable<void()> on_readable) {
 
 // An activated event survives until the loop runs, unlike a loopbreak sent before it starts.
 void AdminHttpServer::Stop() { event_active(stop_, EV_READ, 0); }
+
+absl::Status AdminHttpServer::RunEvery(absl::Duration period, absl::AnyInvocable<void()> tick) {
+  if (tick_ != nullptr) return absl::FailedPreconditionError("admin http: RunEvery called twice");
+  on_tick_ = std::move(tick);
+  tick_ = event_new(base_, -1, EV_PERSIST, &AdminHttpServer::OnTick, this);
+  const timeval interval = absl::ToTimeval(period);
+  if (tick_ == nullptr || event_add(tick_, &interval) != 0) {
+    return absl::InternalError("admin http: cannot add a periodic timer");
+  }
+  return absl::OkStatus();
+}
+
+void AdminHttpServer::OnTick(int, short, void* self) { static_cast<AdminHttpServer*>(self)->on_tick_(); }
 
 void AdminHttpServer::OnStop(int, short, void* self) {
   event_base_loopbreak(static_cast<AdminHttpServer*>(self)->base_);

@@ -10,7 +10,9 @@
 #include <string>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "server/api/metrics.h"
 
 struct event;
@@ -33,6 +35,9 @@ class AdminHttpServer {
   void Serve(int fd, absl::AnyInvocable<void()> on_readable);
   // Any thread: Serve() returns once the request in progress, if any, is answered.
   void Stop();
+  // Before Serve(): `tick` runs on the serving thread every `period` while it serves (the
+  // gateway's log lines are flushed from here). Fails when libevent cannot add the timer.
+  absl::Status RunEvery(absl::Duration period, absl::AnyInvocable<void()> tick);
 
   int port() const { return port_; }
   void SetReady(bool ready) { ready_.store(ready); }
@@ -42,6 +47,7 @@ class AdminHttpServer {
   static void Handle(evhttp_request* request, void* self);
   static void OnReadable(int fd, short events, void* self);
   static void OnStop(int fd, short events, void* self);
+  static void OnTick(int fd, short events, void* self);
 
   const Metrics* metrics_ = nullptr;
   std::atomic<bool> ready_{false};
@@ -49,7 +55,9 @@ class AdminHttpServer {
   evhttp* http_ = nullptr;
   event* watch_ = nullptr;
   event* stop_ = nullptr;
+  event* tick_ = nullptr;
   absl::AnyInvocable<void()> on_readable_;
+  absl::AnyInvocable<void()> on_tick_;
   int port_ = 0;
 };
 

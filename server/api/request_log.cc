@@ -1,6 +1,5 @@
 #include "server/api/request_log.h"
 
-#include <cstdio>
 #include <utility>
 
 #include "server/api/json_line.h"
@@ -22,10 +21,6 @@ std::string FormatRequestLogEntry(const RequestLogEntry& e) {
   return std::move(line).Finish();
 }
 
-void StderrRequestLog::Write(const RequestLogEntry& entry) {
-  const std::string line = FormatRequestLogEntry(entry) + "\n";
-  // One fwrite per line keeps lines whole when RPCs finish on several threads.
-  std::fwrite(line.data(), 1, line.size(), stderr);
-}
+void LineRequestLog::Write(const RequestLogEntry& entry) { write_line_(FormatRequestLogEntry(entry)); }
 
 }  // namespace partner::api

@@ -3,7 +3,9 @@
 #ifndef PARTNER_SERVER_API_REQUEST_LOG_H_
 #define PARTNER_SERVER_API_REQUEST_LOG_H_
 
+#include <functional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -29,10 +31,15 @@ class RequestLog {
   virtual void Write(const RequestLogEntry& entry) = 0;
 };
 
-// JSON lines on stderr.
-class StderrRequestLog final : public RequestLog {
+// One JSON line per entry, handed to `write_line` without its newline (the gateway's
+// BatchedLineWriter on stderr).
+class LineRequestLog final : public RequestLog {
  public:
+  explicit LineRequestLog(std::function<void(absl::string_view)> write_line) : write_line_(std::move(write_line)) {}
   void Write(const RequestLogEntry& entry) override;
+
+ private:
+  const std::function<void(absl::string_view)> write_line_;
 };
 
 }  // namespace partner::api

@@ -394,6 +394,43 @@ TEST(GatewayProcessTest, RefusesAHealthListenAddressOnTheAdminPort) {
   EXPECT_THAT(result.err, HasSubstr("health_listen_address: \"0.0.0.0:19464\" is also used by \"127.0.0.1:19464\""));
 }
 
+std::string ReadFile(const std::string& path) {
+  std::string contents;
+  if (FILE* f = std::fopen(path.c_str(), "rb")) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) contents.append(buf, n);
+    std::fclose(f);
+  }
+  return contents;
+}
+
+// The request log and the upstream log are written in batches; an operator tailing stderr still
+// sees an RPC's lines while the gateway serves, not only when it stops.
+TEST(GatewayProcessTest, LogsEachRpcAndItsUpstreamRequestWhileServing) {
+  TempDir tmp;
+  const std::string log = tmp.Path("gateway.err");
+  testing::Subprocess gateway(PARTNER_GATEWAY_BINARY, {"--sandbox", "--listen", "127.0.0.1:0"},
+                              {.env = {"TMPDIR=" + tmp.path()}, .stderr_file = log});
+  const Listening listening = ParseFirstLine(gateway.ReadLine());
+  ASSERT_GT(listening.port, 0);
+  auto stub = v1::CustomerService::NewStub(grpc::CreateChannel(listening.target, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::ListCustomersResponse response;
+  ASSERT_TRUE(stub->ListCustomers(&context, v1::ListCustomersRequest(), &response).ok());
+  std::string logged;
+  for (int i = 0; i < 100; ++i) {
+    logged = ReadFile(log);
+    if (logged.find("\"msg\":\"rpc\"") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_THAT(logged, HasSubstr("\"msg\":\"rpc\",\"method\":\"ListCustomers\",\"code\":\"OK\""));
+  EXPECT_THAT(logged, HasSubstr("\"event\":\"upstream_http\",\"operation\":\"pc.list_customers\""));
+  gateway.Signal(SIGTERM);
+  EXPECT_EQ(gateway.Wait().exit_code, 0);
+}
+
 // A loopback TCP port that completes connections (the kernel's backlog) but never answers: an
 // upstream that keeps the gateway's RPCs in flight.
 class SilentUpstream {

@@ -85,6 +85,37 @@ TEST(AdminHttpTest, ServeRunsTheWatchCallbackOnceAndReturnsAfterStop) {
   ::close(pipe_fds[1]);
 }
 
+// The gateway flushes its log lines from this tick, on the thread that serves the listener.
+TEST(AdminHttpTest, RunEveryTicksOnTheServingThreadWhileItServes) {
+  Metrics metrics;
+  absl::StatusOr<std::unique_ptr<AdminHttpServer>> server = AdminHttpServer::Bind("127.0.0.1:0", &metrics);
+  ASSERT_THAT(server.status(), partner::testing::IsOk());
+  int ticks = 0;
+  std::thread::id ticked_on;
+  ASSERT_THAT((*server)->RunEvery(absl::Milliseconds(5), [&] {
+    ticked_on = std::this_thread::get_id();
+    if (++ticks == 3) (*server)->Stop();
+  }),
+              partner::testing::IsOk());
+  std::thread::id served_on;
+  std::thread serving([&] {
+    served_on = std::this_thread::get_id();
+    (*server)->Serve(-1, nullptr);
+  });
+  serving.join();
+  EXPECT_GE(ticks, 3);
+  EXPECT_EQ(ticked_on, served_on);
+}
+
+TEST(AdminHttpTest, RunEveryRefusesASecondTick) {
+  Metrics metrics;
+  absl::StatusOr<std::unique_ptr<AdminHttpServer>> server = AdminHttpServer::Bind("127.0.0.1:0", &metrics);
+  ASSERT_THAT(server.status(), partner::testing::IsOk());
+  ASSERT_THAT((*server)->RunEvery(absl::Seconds(1), [] {}), partner::testing::IsOk());
+  EXPECT_THAT((*server)->RunEvery(absl::Seconds(1), [] {}),
+              partner::testing::StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
 TEST(AdminHttpTest, StopBeforeServeStillEndsServe) {
   Metrics metrics;
   absl::StatusOr<std::unique_ptr<AdminHttpServer>> server = AdminHttpServer::Bind("127.0.0.1:0", &metrics);
