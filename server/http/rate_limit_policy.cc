@@ -11,7 +11,7 @@
 namespace partner::http {
 namespace {
 
-const BucketRate* RateFor(const RateLimits& limits, const std::string& key) {
+const BucketRate* RateFor(const RateLimits& limits, absl::string_view key) {
   auto it = limits.find(key.substr(0, key.find('/')));
   return it == limits.end() || it->second.per_second <= 0 ? nullptr : &it->second;
 }

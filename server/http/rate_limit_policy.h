@@ -5,10 +5,12 @@
 #ifndef PARTNER_SERVER_HTTP_RATE_LIMIT_POLICY_H_
 #define PARTNER_SERVER_HTTP_RATE_LIMIT_POLICY_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/http/http_client.h"
@@ -22,7 +24,7 @@ struct BucketRate {
 };
 
 // Rates by family: the part of a key before its first '/'. Keys of other families are unlimited.
-using RateLimits = std::map<std::string, BucketRate>;
+using RateLimits = std::map<std::string, BucketRate, std::less<>>;
 
 class RateLimitPolicy final : public HttpClient {
  public:
@@ -44,7 +46,10 @@ class RateLimitPolicy final : public HttpClient {
   const std::shared_ptr<Timer> timer_;
   const std::shared_ptr<HttpClient> next_;
   absl::Mutex mu_;
-  std::map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+  // One per key, as many as the customers and subscriptions called. Hashed: every attempt looks
+  // its keys up, and with 2 000 customers an ordered map's compares of long shared prefixes cost
+  // about 3 us per GetCustomer (perf).
+  absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace partner::http
