@@ -109,10 +109,10 @@ class Relay {
   }
 
   void Forward(grpc::ServerUnaryReactor* reactor) {
-    partner::http::HttpRequest request;
-    request.url = urls_[next_.fetch_add(1, std::memory_order_relaxed) % urls_.size()];
-    request.headers = {{"Authorization", authorization_}, {"Accept", "application/json"}};
-    request.deadline = absl::Now() + absl::Seconds(60);
+    auto request = std::make_shared<partner::http::HttpRequest>();
+    request->url = urls_[next_.fetch_add(1, std::memory_order_relaxed) % urls_.size()];
+    request->headers = {{"Authorization", authorization_}, {"Accept", "application/json"}};
+    request->deadline = absl::Now() + absl::Seconds(60);
     transport_->Send(std::move(request), [reactor](absl::StatusOr<partner::http::HttpResponse> response) {
       if (!response.ok()) {
         reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(response.status().message())));

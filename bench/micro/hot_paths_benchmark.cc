@@ -20,7 +20,7 @@ namespace {
 class FixedTransport final : public http::HttpClient {
  public:
   explicit FixedTransport(std::string body) { response_.status = 200, response_.body = std::move(body); }
-  void Send(http::HttpRequest, http::HttpDone done) override { done(response_); }
+  void Send(std::shared_ptr<http::HttpRequest>, http::HttpDone done) override { done(response_); }
 
  private:
   http::HttpResponse response_;
@@ -102,13 +102,13 @@ void BM_RoleAssignmentName(benchmark::State& state) {
 }
 BENCHMARK(BM_RoleAssignmentName);
 
-http::HttpRequest PipelineRequest() {
-  http::HttpRequest request;
-  request.url = "https://api.partnercenter.microsoft.com/v1/customers/9a8be7fe-5556-4866-8670-08c7b209e3fe";
-  request.token_tenant = "5c1b2a3d-0e9f-4a8b-9c7d-6e5f4a3b2c1d";
-  request.token_scope = "https://api.partnercenter.microsoft.com/.default";
-  request.operation = "pc.get_customer";
-  request.correlation_id = "0b6a1e0c-7c7e-4f55-a0d4-5d2f8e1c9b3a";
+std::shared_ptr<http::HttpRequest> PipelineRequest() {
+  auto request = std::make_shared<http::HttpRequest>();
+  request->url = "https://api.partnercenter.microsoft.com/v1/customers/9a8be7fe-5556-4866-8670-08c7b209e3fe";
+  request->token_tenant = "5c1b2a3d-0e9f-4a8b-9c7d-6e5f4a3b2c1d";
+  request->token_scope = "https://api.partnercenter.microsoft.com/.default";
+  request->operation = "pc.get_customer";
+  request->correlation_id = "0b6a1e0c-7c7e-4f55-a0d4-5d2f8e1c9b3a";
   return request;
 }
 

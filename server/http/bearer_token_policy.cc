@@ -14,26 +14,24 @@ struct BearerTokenPolicy::Shared {
   std::shared_ptr<HttpClient> next;
 
   // `may_refresh`: this is the first send, and a 401 earns one more with a fresh token.
-  static void SendWithToken(std::shared_ptr<const Shared> shared, HttpRequest request, HttpDone done,
-                            bool may_refresh) {
+  static void SendWithToken(std::shared_ptr<const Shared> shared, std::shared_ptr<HttpRequest> request,
+                            HttpDone done, bool may_refresh) {
     TokenSource& tokens = *shared->tokens;
-    std::string tenant = request.token_tenant;
-    std::string scope = request.token_scope;
-    const absl::Time deadline = request.deadline;
+    std::string tenant = request->token_tenant;
+    std::string scope = request->token_scope;
+    const absl::Time deadline = request->deadline;
     tokens.GetToken(
         std::move(tenant), std::move(scope), deadline,
         [shared = std::move(shared), request = std::move(request), done = std::move(done),
          may_refresh](absl::StatusOr<std::string> token) mutable {
           if (!token.ok()) return done(token.status());
-          // Keep the request (without the token) only while a refresh may still need it.
-          HttpRequest attempt = may_refresh ? request : std::move(request);
-          SetHeader(attempt.headers, "Authorization", absl::StrCat("Bearer ", *token));
+          // Replaces the token of an earlier attempt of the same request.
+          SetHeader(request->headers, "Authorization", absl::StrCat("Bearer ", *token));
           HttpClient& next = *shared->next;
-          next.Send(std::move(attempt), [shared = std::move(shared), request = std::move(request),
-                                         done = std::move(done), token = *std::move(token),
-                                         may_refresh](absl::StatusOr<HttpResponse> response) mutable {
+          next.Send(request, [shared = std::move(shared), request, done = std::move(done), token = *std::move(token),
+                              may_refresh](absl::StatusOr<HttpResponse> response) mutable {
             if (!may_refresh || !response.ok() || response->status != 401) return done(std::move(response));
-            shared->tokens->Invalidate(request.token_tenant, request.token_scope, token);
+            shared->tokens->Invalidate(request->token_tenant, request->token_scope, token);
             SendWithToken(std::move(shared), std::move(request), std::move(done), /*may_refresh=*/false);
           });
         });
@@ -43,12 +41,12 @@ struct BearerTokenPolicy::Shared {
 BearerTokenPolicy::BearerTokenPolicy(std::shared_ptr<TokenSource> tokens, std::shared_ptr<HttpClient> next)
     : shared_(std::make_shared<const Shared>(Shared{std::move(tokens), std::move(next)})) {}
 
-void BearerTokenPolicy::Send(HttpRequest request, HttpDone done) {
-  if (request.token_scope.empty()) return shared_->next->Send(std::move(request), std::move(done));
+void BearerTokenPolicy::Send(std::shared_ptr<HttpRequest> request, HttpDone done) {
+  if (request->token_scope.empty()) return shared_->next->Send(std::move(request), std::move(done));
   if (shared_->tokens == nullptr) {
     // A wiring mistake (a token-less pipeline, as the token endpoint's own, used for an API call):
     // sending without a token would only earn a confusing 401.
-    return done(absl::InternalError(absl::StrCat("no token source for upstream scope ", request.token_scope)));
+    return done(absl::InternalError(absl::StrCat("no token source for upstream scope ", request->token_scope)));
   }
   Shared::SendWithToken(shared_, std::move(request), std::move(done), /*may_refresh=*/true);
 }

@@ -17,7 +17,7 @@ class BearerTokenPolicy final : public HttpClient {
   // `tokens` may be null for a pipeline whose requests never name a scope (the token endpoint's
   // own); a request naming one then fails with INTERNAL.
   BearerTokenPolicy(std::shared_ptr<TokenSource> tokens, std::shared_ptr<HttpClient> next);
-  void Send(HttpRequest request, HttpDone done) override;
+  void Send(std::shared_ptr<HttpRequest> request, HttpDone done) override;
 
  private:
   struct Shared;

@@ -45,7 +45,7 @@ class CurlTransport::Loop {
  public:
   struct Transfer {
     std::uint64_t id = 0;
-    HttpRequest request;
+    std::shared_ptr<HttpRequest> request;
     HttpDone done;
     CURL* easy = nullptr;
     bool in_multi = false;
@@ -155,7 +155,7 @@ class CurlTransport::LoopTimer final : public Timer {
 std::size_t CurlTransport::Loop::OnBody(char* data, std::size_t size, std::size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   const std::size_t bytes = size * count;
-  if (transfer->response.body.size() + bytes > transfer->request.max_response_bytes) {
+  if (transfer->response.body.size() + bytes > transfer->request->max_response_bytes) {
     transfer->too_large = true;
     return 0;  // anything but `bytes` aborts the transfer with CURLE_WRITE_ERROR
   }
@@ -375,7 +375,7 @@ void CurlTransport::Loop::Drain() {
   for (std::uint64_t id : cancels) {
     auto it = transfers_.find(id);
     if (it == transfers_.end()) continue;  // finished before the cancellation reached the loop
-    const UrlParts url = SplitUrl(it->second->request.url);
+    const UrlParts url = SplitUrl(it->second->request->url);
     Complete(id, absl::CancelledError(absl::StrCat("request to ", url.host, " cancelled")));
   }
   StartQueued();
@@ -390,18 +390,18 @@ void CurlTransport::Loop::Admit(std::unique_ptr<Transfer> transfer) {
     return;
   }
   waiting_.push_back(id);
-  if (admitted.request.deadline != absl::InfiniteFuture()) {
+  if (admitted.request->deadline != absl::InfiniteFuture()) {
     // A queued request must still fail at its deadline, not when a slot frees up.
     admitted.queue_deadline = evtimer_new(base_, &OnQueueDeadline, &admitted);
     const timeval delay =
-        absl::ToTimeval(std::max(admitted.request.deadline - absl::Now(), absl::ZeroDuration()));
+        absl::ToTimeval(std::max(admitted.request->deadline - absl::Now(), absl::ZeroDuration()));
     evtimer_add(admitted.queue_deadline, &delay);
   }
 }
 
 void CurlTransport::Loop::OnQueueDeadline(evutil_socket_t, short, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
-  const UrlParts url = SplitUrl(transfer->request.url);
+  const UrlParts url = SplitUrl(transfer->request->url);
   transfer->loop->Complete(
       transfer->id, absl::DeadlineExceededError(absl::StrCat(
                         "deadline passed while the request to ", url.host, " waited for a transfer slot")));
@@ -423,7 +423,7 @@ void CurlTransport::Loop::StartQueued() {
 }
 
 absl::Status CurlTransport::Loop::Start(Transfer& transfer) {
-  const HttpRequest& request = transfer.request;
+  const HttpRequest& request = *transfer.request;
   const absl::Time now = absl::Now();
   if (request.deadline <= now) {
     return absl::DeadlineExceededError(absl::StrCat("deadline passed before the request to ",
@@ -561,10 +561,10 @@ void CurlTransport::Loop::CheckDone() {
 
 absl::Status CurlTransport::Loop::ErrorStatus(const Transfer& transfer, CURLcode code) const {
   // Only the host is named: the query string and headers may carry identifiers or secrets.
-  const UrlParts url = SplitUrl(transfer.request.url);
+  const UrlParts url = SplitUrl(transfer.request->url);
   if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     // The upstream misbehaved; asking again would fetch the same oversized body.
-    return absl::InternalError(absl::StrCat("upstream response larger than ", transfer.request.max_response_bytes,
+    return absl::InternalError(absl::StrCat("upstream response larger than ", transfer.request->max_response_bytes,
                                             " bytes from ", url.host));
   }
   const absl::string_view text = transfer.error[0] != '\0' ? transfer.error : curl_easy_strerror(code);
@@ -578,7 +578,7 @@ absl::Status CurlTransport::Loop::ErrorStatus(const Transfer& transfer, CURLcode
   if (code == CURLE_OPERATION_TIMEDOUT) {
     // The transfer timeout is the caller's deadline; firing well before it means the connect
     // timeout did, and then no byte of the request was sent.
-    if (absl::Now() + absl::Milliseconds(5) < transfer.request.deadline) {
+    if (absl::Now() + absl::Milliseconds(5) < transfer.request->deadline) {
       return MarkNothingSent(absl::UnavailableError(absl::StrCat("connecting to ", url.host, " failed: ", text)));
     }
     return absl::DeadlineExceededError(absl::StrCat("request to ", url.host, " exceeded its deadline: ", text));
@@ -700,14 +700,14 @@ const std::shared_ptr<CurlTransport::Loop>& CurlTransport::LeastLoaded() const {
   return *least;
 }
 
-void CurlTransport::Send(HttpRequest request, HttpDone done) {
+void CurlTransport::Send(std::shared_ptr<HttpRequest> request, HttpDone done) {
   const std::shared_ptr<Loop>& loop = LeastLoaded();
-  if (absl::Status status = loop->Check(request); !status.ok()) {
+  if (absl::Status status = loop->Check(*request); !status.ok()) {
     done(std::move(status));
     return;
   }
   auto transfer = std::make_unique<Loop::Transfer>();
-  std::shared_ptr<CancelToken> cancel = request.cancel;
+  std::shared_ptr<CancelToken> cancel = request->cancel;
   transfer->request = std::move(request);
   transfer->done = std::move(done);
   const std::uint64_t id = loop->Post(std::move(transfer));

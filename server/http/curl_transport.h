@@ -50,7 +50,7 @@ class CurlTransport final : public HttpClient {
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;
 
-  void Send(HttpRequest request, HttpDone done) override;
+  void Send(std::shared_ptr<HttpRequest> request, HttpDone done) override;
 
   // Completes every pending request and wait with CANCELLED, then joins the loop threads, however
   // many references to the transport remain: a request in flight holds the policies above it,

@@ -26,13 +26,13 @@ std::string NewRequestId() {
 RequestIdPolicy::RequestIdPolicy(std::shared_ptr<HttpClient> next, std::function<std::string()> new_id)
     : next_(std::move(next)), new_id_(new_id ? std::move(new_id) : &NewRequestId) {}
 
-void RequestIdPolicy::Send(HttpRequest request, HttpDone done) {
+void RequestIdPolicy::Send(std::shared_ptr<HttpRequest> request, HttpDone done) {
   const std::string id = new_id_();
-  SetHeader(request.headers, "MS-RequestId", id);
-  SetHeader(request.headers, "x-ms-client-request-id", id);
-  if (!request.correlation_id.empty()) {
-    SetHeader(request.headers, "MS-CorrelationId", request.correlation_id);
-    SetHeader(request.headers, "x-ms-correlation-request-id", request.correlation_id);
+  SetHeader(request->headers, "MS-RequestId", id);
+  SetHeader(request->headers, "x-ms-client-request-id", id);
+  if (!request->correlation_id.empty()) {
+    SetHeader(request->headers, "MS-CorrelationId", request->correlation_id);
+    SetHeader(request->headers, "x-ms-correlation-request-id", request->correlation_id);
   }
   next_->Send(std::move(request), std::move(done));
 }
@@ -40,8 +40,8 @@ void RequestIdPolicy::Send(HttpRequest request, HttpDone done) {
 UserAgentPolicy::UserAgentPolicy(std::shared_ptr<HttpClient> next, std::string user_agent)
     : next_(std::move(next)), user_agent_(std::move(user_agent)) {}
 
-void UserAgentPolicy::Send(HttpRequest request, HttpDone done) {
-  SetHeader(request.headers, "User-Agent", user_agent_);
+void UserAgentPolicy::Send(std::shared_ptr<HttpRequest> request, HttpDone done) {
+  SetHeader(request->headers, "User-Agent", user_agent_);
   next_->Send(std::move(request), std::move(done));
 }
 

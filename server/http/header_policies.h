@@ -26,7 +26,7 @@ class RequestIdPolicy final : public HttpClient {
  public:
   // `new_id` is injectable for tests; empty uses NewRequestId.
   RequestIdPolicy(std::shared_ptr<HttpClient> next, std::function<std::string()> new_id = {});
-  void Send(HttpRequest request, HttpDone done) override;
+  void Send(std::shared_ptr<HttpRequest> request, HttpDone done) override;
 
  private:
   std::shared_ptr<HttpClient> next_;
@@ -36,7 +36,7 @@ class RequestIdPolicy final : public HttpClient {
 class UserAgentPolicy final : public HttpClient {
  public:
   UserAgentPolicy(std::shared_ptr<HttpClient> next, std::string user_agent);
-  void Send(HttpRequest request, HttpDone done) override;
+  void Send(std::shared_ptr<HttpRequest> request, HttpDone done) override;
 
  private:
   std::shared_ptr<HttpClient> next_;

@@ -81,8 +81,12 @@ using HttpDone = absl::AnyInvocable<void(absl::StatusOr<HttpResponse>)>;
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
-  // Never blocks; `done` runs exactly once, on a transport thread or inline.
-  virtual void Send(HttpRequest request, HttpDone done) = 0;
+  // Never blocks; `done` runs exactly once, on a transport thread or inline. `request` (never
+  // null) is shared by the layers it passes through, so that an attempt costs no copy of it: a
+  // policy may change it before passing it on (a header, the attempt number), and the retry
+  // policy sends the same request again for another attempt. Nobody changes it while a layer
+  // below still has it, from Send until `done` runs.
+  virtual void Send(std::shared_ptr<HttpRequest> request, HttpDone done) = 0;
 };
 
 }  // namespace partner::http

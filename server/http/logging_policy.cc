@@ -99,23 +99,21 @@ LoggingPolicy::LoggingPolicy(LogSink sink, std::shared_ptr<HttpMetrics> metrics,
     : shared_(std::make_shared<const Shared>(
           Shared{sink ? std::move(sink) : LogSink(&StderrLogSink), std::move(metrics), std::move(next)})) {}
 
-void LoggingPolicy::Send(HttpRequest request, HttpDone done) {
+void LoggingPolicy::Send(std::shared_ptr<HttpRequest> request, HttpDone done) {
   // Only allow-listed values are taken from the request, before it is handed on.
-  const UrlParts url = SplitUrl(request.url);
+  const UrlParts url = SplitUrl(request->url);
   std::string line = "{\"event\":\"upstream_http\"";
-  AppendField(line, "operation", request.operation);
-  AppendField(line, "method", request.method);
+  AppendField(line, "operation", request->operation);
+  AppendField(line, "method", request->method);
   AppendField(line, "host", url.host);
   AppendField(line, "path", url.path);
-  AppendField(line, "request_id", FindRequestHeader(request, "MS-RequestId"));
-  AppendField(line, "correlation_id", request.correlation_id);
-  absl::StrAppend(&line, ",\"attempt\":", request.attempt);
-  std::string operation = request.operation;
-  const int attempt = request.attempt;
+  AppendField(line, "request_id", FindRequestHeader(*request, "MS-RequestId"));
+  AppendField(line, "correlation_id", request->correlation_id);
+  absl::StrAppend(&line, ",\"attempt\":", request->attempt);
   const absl::Time start = absl::Now();
   HttpClient& next = *shared_->next;
-  next.Send(std::move(request), [shared = shared_, line = std::move(line), operation = std::move(operation),
-                                 attempt, start, done = std::move(done)](absl::StatusOr<HttpResponse> result) mutable {
+  next.Send(request, [shared = shared_, line = std::move(line), request, start,
+                      done = std::move(done)](absl::StatusOr<HttpResponse> result) mutable {
     if (result.ok()) {
       absl::StrAppend(&line, ",\"status\":", result->status);
     } else {
@@ -124,7 +122,7 @@ void LoggingPolicy::Send(HttpRequest request, HttpDone done) {
     const absl::Duration latency = absl::Now() - start;
     absl::StrAppendFormat(&line, ",\"latency_ms\":%.1f}", absl::ToDoubleMilliseconds(latency));
     shared->sink(line);
-    if (shared->metrics != nullptr) shared->metrics->Record(operation, attempt, result, latency);
+    if (shared->metrics != nullptr) shared->metrics->Record(request->operation, request->attempt, result, latency);
     done(std::move(result));
   });
 }

@@ -65,7 +65,7 @@ class HttpMetrics {
 class LoggingPolicy final : public HttpClient {
  public:
   LoggingPolicy(LogSink sink, std::shared_ptr<HttpMetrics> metrics, std::shared_ptr<HttpClient> next);
-  void Send(HttpRequest request, HttpDone done) override;
+  void Send(std::shared_ptr<HttpRequest> request, HttpDone done) override;
 
  private:
   struct Shared;

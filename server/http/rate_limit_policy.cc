@@ -18,7 +18,7 @@ const BucketRate* RateFor(const RateLimits& limits, absl::string_view key) {
 
 // A request waiting for its slot: completed once, by the timer or by cancellation.
 struct Waiting {
-  HttpRequest request;
+  std::shared_ptr<HttpRequest> request;
   HttpDone done;
   std::atomic<bool> finished{false};
 };
@@ -57,15 +57,15 @@ void RateLimitPolicy::Release(const HttpRequest& request) {
   }
 }
 
-void RateLimitPolicy::Send(HttpRequest request, HttpDone done) {
+void RateLimitPolicy::Send(std::shared_ptr<HttpRequest> request, HttpDone done) {
   const absl::Time now = timer_->Now();
-  const absl::Duration wait = Reserve(request, now);
+  const absl::Duration wait = Reserve(*request, now);
   if (wait <= absl::ZeroDuration()) return next_->Send(std::move(request), std::move(done));
-  if (now + wait > request.deadline) {
-    Release(request);
+  if (now + wait > request->deadline) {
+    Release(*request);
     done(absl::ResourceExhaustedError(absl::StrFormat(
-        "%s: the local rate limit for %s has no slot for %.1fs, past the call's deadline", request.operation,
-        request.rate_limit_keys.front().substr(0, request.rate_limit_keys.front().find('/')),
+        "%s: the local rate limit for %s has no slot for %.1fs, past the call's deadline", request->operation,
+        request->rate_limit_keys.front().substr(0, request->rate_limit_keys.front().find('/')),
         absl::ToDoubleSeconds(wait))));
     return;
   }
@@ -74,7 +74,7 @@ void RateLimitPolicy::Send(HttpRequest request, HttpDone done) {
   waiting->done = std::move(done);
   // The callbacks hold no pointer to this policy: the timer may run them while it is destroyed.
   // Weak: the request's own cancel token must not keep its waiting entry alive (a cycle).
-  waiting->request.cancel->OnCancel([weak = std::weak_ptr<Waiting>(waiting)] {
+  waiting->request->cancel->OnCancel([weak = std::weak_ptr<Waiting>(waiting)] {
     std::shared_ptr<Waiting> waiting = weak.lock();
     if (waiting != nullptr && !waiting->finished.exchange(true)) {
       waiting->done(absl::CancelledError("the call was cancelled while queued for a rate limit slot"));

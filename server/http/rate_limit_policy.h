@@ -29,7 +29,7 @@ using RateLimits = std::map<std::string, BucketRate, std::less<>>;
 class RateLimitPolicy final : public HttpClient {
  public:
   RateLimitPolicy(RateLimits limits, std::shared_ptr<Timer> timer, std::shared_ptr<HttpClient> next);
-  void Send(HttpRequest request, HttpDone done) override;
+  void Send(std::shared_ptr<HttpRequest> request, HttpDone done) override;
 
  private:
   struct Bucket {

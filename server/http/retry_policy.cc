@@ -59,13 +59,13 @@ struct RetryPolicy::Shared {
 
 class RetryPolicy::Call : public std::enable_shared_from_this<Call> {
  public:
-  Call(std::shared_ptr<const Shared> shared, HttpRequest request, HttpDone done)
+  Call(std::shared_ptr<const Shared> shared, std::shared_ptr<HttpRequest> request, HttpDone done)
       : shared_(std::move(shared)), request_(std::move(request)), done_(std::move(done)) {}
 
   void Start() {
-    if (request_.cancel != nullptr) {
+    if (request_->cancel != nullptr) {
       // Weak: the token may live long after the call, and must not keep it alive.
-      request_.cancel->OnCancel([weak = weak_from_this()] {
+      request_->cancel->OnCancel([weak = weak_from_this()] {
         if (auto call = weak.lock()) call->Finish(absl::CancelledError("upstream call cancelled"));
       });
     }
@@ -75,9 +75,8 @@ class RetryPolicy::Call : public std::enable_shared_from_this<Call> {
  private:
   void Attempt() {
     ++attempt_;
-    HttpRequest attempt = request_;
-    attempt.attempt = attempt_;
-    shared_->next->Send(std::move(attempt), [self = shared_from_this()](absl::StatusOr<HttpResponse> result) {
+    request_->attempt = attempt_;
+    shared_->next->Send(request_, [self = shared_from_this()](absl::StatusOr<HttpResponse> result) {
       self->OnResult(std::move(result));
     });
   }
@@ -103,7 +102,7 @@ class RetryPolicy::Call : public std::enable_shared_from_this<Call> {
   }
 
   const std::shared_ptr<const Shared> shared_;
-  const HttpRequest request_;
+  const std::shared_ptr<HttpRequest> request_;
   int attempt_ = 0;
   absl::Mutex mu_;
   HttpDone done_ ABSL_GUARDED_BY(mu_);
@@ -111,7 +110,7 @@ class RetryPolicy::Call : public std::enable_shared_from_this<Call> {
 
 void RetryPolicy::Call::OnResult(absl::StatusOr<HttpResponse> result) {
   if (Finished()) return;
-  if (!IsRetryable(request_, result)) return Finish(std::move(result));
+  if (!IsRetryable(*request_, result)) return Finish(std::move(result));
   if (attempt_ >= shared_->options.max_attempts) {
     if (!result.ok()) result = WhyStopped(result.status(), absl::StrCat("gave up after ", attempt_, " attempts"));
     return Finish(std::move(result));
@@ -123,7 +122,7 @@ void RetryPolicy::Call::OnResult(absl::StatusOr<HttpResponse> result) {
     if (delay.has_value() && *delay > shared_->options.max_retry_after) return Finish(std::move(result));
   }
   if (!delay.has_value()) delay = Backoff();
-  if (now + *delay >= request_.deadline) {
+  if (now + *delay >= request_->deadline) {
     if (!result.ok()) result = WhyStopped(result.status(), "no time left to retry before the deadline");
     return Finish(std::move(result));
   }
@@ -147,7 +146,7 @@ absl::Duration RetryPolicy::Call::Backoff() const {
 RetryPolicy::RetryPolicy(RetryOptions options, std::shared_ptr<Timer> timer, std::shared_ptr<HttpClient> next)
     : shared_(std::make_shared<const Shared>(Shared{std::move(options), std::move(timer), std::move(next)})) {}
 
-void RetryPolicy::Send(HttpRequest request, HttpDone done) {
+void RetryPolicy::Send(std::shared_ptr<HttpRequest> request, HttpDone done) {
   std::make_shared<Call>(shared_, std::move(request), std::move(done))->Start();
 }
 

@@ -33,7 +33,7 @@ bool IsRetryable(const HttpRequest& request, const absl::StatusOr<HttpResponse>&
 class RetryPolicy final : public HttpClient {
  public:
   RetryPolicy(RetryOptions options, std::shared_ptr<Timer> timer, std::shared_ptr<HttpClient> next);
-  void Send(HttpRequest request, HttpDone done) override;
+  void Send(std::shared_ptr<HttpRequest> request, HttpDone done) override;
 
  private:
   struct Shared;

@@ -24,7 +24,7 @@ namespace {
 class SendAwaiter {
  public:
   SendAwaiter(http::HttpClient& client, http::HttpRequest request)
-      : client_(client), request_(std::move(request)) {}
+      : client_(client), request_(std::make_shared<http::HttpRequest>(std::move(request))) {}
 
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> handle) {
@@ -39,7 +39,7 @@ class SendAwaiter {
 
  private:
   http::HttpClient& client_;
-  http::HttpRequest request_;
+  std::shared_ptr<http::HttpRequest> request_;
   std::coroutine_handle<> handle_;
   std::optional<absl::StatusOr<http::HttpResponse>> result_;
   std::atomic<bool> completed_or_suspended_{false};

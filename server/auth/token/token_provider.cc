@@ -277,9 +277,10 @@ void TokenProvider::Fetch(const Key& key, bool refresh_ahead) {
     if (refresh_ahead) ++stats_.refreshes_ahead;
   }
   // The completion owns the provider: waiters are answered even if everyone else let go of it.
-  http_->Send(*std::move(request), [self = shared_from_this(), key](absl::StatusOr<http::HttpResponse> response) {
-    self->Complete(key, self->ParseResponse(key, std::move(response)));
-  });
+  http_->Send(std::make_shared<http::HttpRequest>(*std::move(request)),
+              [self = shared_from_this(), key](absl::StatusOr<http::HttpResponse> response) {
+                self->Complete(key, self->ParseResponse(key, std::move(response)));
+              });
 }
 
 void TokenProvider::Complete(const Key& key, absl::StatusOr<Token> result) {

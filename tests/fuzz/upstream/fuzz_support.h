@@ -44,11 +44,11 @@ class ReplayHttpClient final : public http::HttpClient {
  public:
   explicit ReplayHttpClient(http::HttpResponse response) : response_(std::move(response)) {}
 
-  void Send(http::HttpRequest request, http::HttpDone done) override {
+  void Send(std::shared_ptr<http::HttpRequest> request, http::HttpDone done) override {
     // A client paging without end is the bug this target exists to find.
     if (++requests_ > kMaxRequests) std::abort();
     // Our bearer token goes with every request: a link followed to any other host is a leak.
-    if (!OnConfiguredHost(request.url)) std::abort();
+    if (!OnConfiguredHost(request->url)) std::abort();
     done(response_);
   }
 

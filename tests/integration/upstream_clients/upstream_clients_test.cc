@@ -668,7 +668,7 @@ TEST(TokenTest, ThousandConcurrentFirstCallsAcrossTenTenantsFetchTenTokens) {
 // fuzzer): the password must not reach the caller through the Status or its details.
 class EchoingGraph final : public http::HttpClient {
  public:
-  void Send(http::HttpRequest, http::HttpDone done) override {
+  void Send(std::shared_ptr<http::HttpRequest>, http::HttpDone done) override {
     http::HttpResponse response;
     response.status = 400;
     response.body = R"({"error":{"code":"Bad-Secret-Passw0rd!","message":"rejected"}})";

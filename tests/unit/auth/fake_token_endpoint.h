@@ -41,11 +41,11 @@ inline http::HttpResponse AadError(int status, const std::string& error, int cod
 
 class FakeTokenEndpoint : public http::HttpClient {
  public:
-  void Send(http::HttpRequest request, http::HttpDone done) override {
+  void Send(std::shared_ptr<http::HttpRequest> request, http::HttpDone done) override {
     absl::StatusOr<http::HttpResponse> response;
     {
       absl::MutexLock lock(&mu_);
-      requests_.push_back(std::move(request));
+      requests_.push_back(*request);
       if (hold_) {
         held_.push_back(std::move(done));
         return;

@@ -497,12 +497,12 @@ TEST_F(TokenProviderTest, CancellationEndsTheWaitForATokenAtOnce) {
   options.log_sink = [](absl::string_view) {};
   std::unique_ptr<http::HttpClient> pipeline = http::MakeUpstreamPipeline(std::move(options), upstream, provider);
   endpoint_->Hold();
-  http::HttpRequest request;
-  request.url = "https://management.example.test/subscriptions";
-  request.token_tenant = kTenant;
-  request.token_scope = kArm;
-  request.deadline = clock_->Now() + absl::Seconds(60);
-  std::shared_ptr<http::CancelToken> cancel = request.cancel;
+  auto request = std::make_shared<http::HttpRequest>();
+  request->url = "https://management.example.test/subscriptions";
+  request->token_tenant = kTenant;
+  request->token_scope = kArm;
+  request->deadline = clock_->Now() + absl::Seconds(60);
+  std::shared_ptr<http::CancelToken> cancel = request->cancel;
   std::vector<absl::StatusOr<http::HttpResponse>> results;
   pipeline->Send(std::move(request), [&](absl::StatusOr<http::HttpResponse> response) {
     results.push_back(std::move(response));

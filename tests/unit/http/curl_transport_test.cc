@@ -26,12 +26,14 @@
 #include "server/http/nothing_sent.h"
 #include "server/http/pipeline.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/unit/http/fakes.h"
 #include "tests/unit/http/loopback_server.h"
 
 namespace partner::http {
 namespace {
 
 using ::partner::http::testing::LoopbackServer;
+using ::partner::http::testing::Shared;
 using ::partner::testing::IsOk;
 using ::partner::testing::StatusIs;
 using ::testing::HasSubstr;
@@ -61,7 +63,7 @@ HttpRequest Request(std::string method, std::string url, std::string body = "") 
 absl::StatusOr<HttpResponse> SendAndWait(HttpClient& client, HttpRequest request) {
   absl::StatusOr<HttpResponse> result;
   absl::Notification done;
-  client.Send(std::move(request), [&](absl::StatusOr<HttpResponse> response) {
+  client.Send(Shared(std::move(request)), [&](absl::StatusOr<HttpResponse> response) {
     result = std::move(response);
     done.Notify();
   });
@@ -147,7 +149,7 @@ TEST(CurlTransportTest, ThousandConcurrentSlowRequestsNeedNoThreadEach) {
   absl::Notification all_done;
   const absl::Time start = absl::Now();
   for (int i = 0; i < kRequests; ++i) {
-    transport->Send(Request("GET", server.Url("/delay/200")), [&](absl::StatusOr<HttpResponse> response) {
+    transport->Send(Shared(Request("GET", server.Url("/delay/200"))), [&](absl::StatusOr<HttpResponse> response) {
       if (response.ok() && response->status == 200 && response->body == "done") ok.fetch_add(1);
       if (finished.fetch_add(1) + 1 == kRequests) all_done.Notify();
     });
@@ -169,7 +171,7 @@ TEST(CurlTransportTest, QueuesBeyondTheConcurrencyCap) {
   std::atomic<int> finished{0};
   absl::Notification all_done;
   for (int i = 0; i < 6; ++i) {
-    transport->Send(Request("GET", server.Url("/delay/50")), [&](absl::StatusOr<HttpResponse> response) {
+    transport->Send(Shared(Request("GET", server.Url("/delay/50"))), [&](absl::StatusOr<HttpResponse> response) {
       if (response.ok() && response->status == 200) ok.fetch_add(1);
       if (finished.fetch_add(1) + 1 == 6) all_done.Notify();
     });
@@ -192,7 +194,7 @@ TEST(CurlTransportTest, SpreadsTransfersOverItsLoopsWithinOneCapForAll) {
   std::atomic<int> finished{0};
   absl::Notification all_done;
   for (int i = 0; i < kRequests; ++i) {
-    transport->Send(Request("GET", server.Url("/delay/50")), [&](absl::StatusOr<HttpResponse> response) {
+    transport->Send(Shared(Request("GET", server.Url("/delay/50"))), [&](absl::StatusOr<HttpResponse> response) {
       if (response.ok() && response->status == 200) ok.fetch_add(1);
       {
         absl::MutexLock lock(&mu);
@@ -221,7 +223,7 @@ TEST(CurlTransportTest, QueuedRequestStillFailsAtItsDeadline) {
   CurlTransportOptions options = PlainHttp();
   options.max_concurrent_transfers = 1;
   auto transport = MakeTransport(options);
-  transport->Send(Request("GET", server.Url("/hang")), [](absl::StatusOr<HttpResponse>) {});
+  transport->Send(Shared(Request("GET", server.Url("/hang"))), [](absl::StatusOr<HttpResponse>) {});
   HttpRequest queued = Request("GET", server.Url("/echo"));
   queued.deadline = absl::Now() + absl::Milliseconds(200);
   const absl::Time start = absl::Now();
@@ -238,7 +240,7 @@ TEST(CurlTransportTest, CancellingAQueuedRequestCompletesItAndItIsNeverSent) {
   HttpRequest hanging = Request("GET", server.Url("/hang"));
   std::shared_ptr<CancelToken> hanging_cancel = hanging.cancel;
   absl::Notification hanging_done;
-  transport->Send(std::move(hanging), [&](absl::StatusOr<HttpResponse>) { hanging_done.Notify(); });
+  transport->Send(Shared(std::move(hanging)), [&](absl::StatusOr<HttpResponse>) { hanging_done.Notify(); });
   const absl::Time give_up = absl::Now() + absl::Seconds(5);
   while (server.requests_served() == 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(5));
   ASSERT_EQ(server.requests_served(), 1);
@@ -247,7 +249,7 @@ TEST(CurlTransportTest, CancellingAQueuedRequestCompletesItAndItIsNeverSent) {
   std::shared_ptr<CancelToken> queued_cancel = queued.cancel;
   absl::StatusOr<HttpResponse> queued_result;
   absl::Notification queued_done;
-  transport->Send(std::move(queued), [&](absl::StatusOr<HttpResponse> response) {
+  transport->Send(Shared(std::move(queued)), [&](absl::StatusOr<HttpResponse> response) {
     queued_result = std::move(response);
     queued_done.Notify();
   });
@@ -339,7 +341,7 @@ TEST(CurlTransportTest, CancelReachesTheLoopThatRunsTheTransfer) {
   for (int i = 0; i < 4; ++i) {  // two on each loop
     HttpRequest request = Request("GET", server.Url("/hang"));
     cancels.push_back(request.cancel);
-    transport->Send(std::move(request), [&](absl::StatusOr<HttpResponse> response) {
+    transport->Send(Shared(std::move(request)), [&](absl::StatusOr<HttpResponse> response) {
       if (absl::IsCancelled(response.status())) cancelled.fetch_add(1);
       if (finished.fetch_add(1) + 1 == 4) all_done.Notify();
     });
@@ -359,7 +361,7 @@ TEST(CurlTransportTest, CancelAbortsATransferInFlight) {
   std::shared_ptr<CancelToken> cancel = request.cancel;
   absl::StatusOr<HttpResponse> result;
   absl::Notification done;
-  transport->Send(std::move(request), [&](absl::StatusOr<HttpResponse> response) {
+  transport->Send(Shared(std::move(request)), [&](absl::StatusOr<HttpResponse> response) {
     result = std::move(response);
     done.Notify();
   });
@@ -440,7 +442,7 @@ std::vector<absl::StatusOr<HttpResponse>> SendConcurrently(HttpClient& client, c
   std::atomic<int> finished{0};
   absl::Notification all_done;
   for (int i = 0; i < count; ++i) {
-    client.Send(Request("GET", url), [&, i](absl::StatusOr<HttpResponse> response) {
+    client.Send(Shared(Request("GET", url)), [&, i](absl::StatusOr<HttpResponse> response) {
       responses[i] = std::move(response);
       if (finished.fetch_add(1) + 1 == count) all_done.Notify();
     });
@@ -502,9 +504,9 @@ TEST(CurlTransportTest, SendFromACompletionCallbackChainsRequests) {
   auto transport = MakeTransport(PlainHttp());
   absl::StatusOr<HttpResponse> second;
   absl::Notification done;
-  transport->Send(Request("GET", server.Url("/echo")), [&](absl::StatusOr<HttpResponse> first) {
+  transport->Send(Shared(Request("GET", server.Url("/echo"))), [&](absl::StatusOr<HttpResponse> first) {
     ASSERT_THAT(first.status(), IsOk());
-    transport->Send(Request("PUT", server.Url("/echo"), "again"), [&](absl::StatusOr<HttpResponse> response) {
+    transport->Send(Shared(Request("PUT", server.Url("/echo"), "again")), [&](absl::StatusOr<HttpResponse> response) {
       second = std::move(response);
       done.Notify();
     });
@@ -525,7 +527,7 @@ TEST(CurlTransportTest, DestructionCancelsEveryPendingRequestOnce) {
     std::atomic<int> cancelled{0};
     std::atomic<int> calls{0};
     for (int i = 0; i < 5; ++i) {  // two in flight, three queued
-      transport->Send(Request("GET", server.Url("/hang")), [&](absl::StatusOr<HttpResponse> response) {
+      transport->Send(Shared(Request("GET", server.Url("/hang"))), [&](absl::StatusOr<HttpResponse> response) {
         calls.fetch_add(1);
         if (absl::IsCancelled(response.status())) cancelled.fetch_add(1);
       });
@@ -547,7 +549,7 @@ TEST(CurlTransportTest, ShutdownCancelsAndJoinsWhileARequestStillHoldsTheTranspo
   std::shared_ptr<CurlTransport> transport = MakeTransport(PlainHttp());
   absl::StatusOr<HttpResponse> result;
   std::atomic<bool> done{false};
-  transport->Send(Request("GET", server.Url("/hang")),
+  transport->Send(Shared(Request("GET", server.Url("/hang"))),
                   [&, holds = std::shared_ptr<CurlTransport>(transport)](absl::StatusOr<HttpResponse> response) {
                     result = std::move(response);
                     done.store(true);
@@ -604,7 +606,7 @@ TEST(CurlTransportTimerTest, AWaitsCallbackMayWaitAgainAndSend) {
   absl::StatusOr<HttpResponse> result;
   timer->After(absl::Milliseconds(1), [&](absl::Status) {
     timer->After(absl::Milliseconds(1), [&](absl::Status) {
-      transport->Send(Request("GET", server.Url("/echo")), [&](absl::StatusOr<HttpResponse> response) {
+      transport->Send(Shared(Request("GET", server.Url("/echo"))), [&](absl::StatusOr<HttpResponse> response) {
         result = std::move(response);
         done.Notify();
       });

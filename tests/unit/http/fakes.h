@@ -4,6 +4,7 @@
 #define PARTNER_TESTS_UNIT_HTTP_FAKES_H_
 
 #include <deque>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,11 @@
 #include "server/http/token_source.h"
 
 namespace partner::http::testing {
+
+// HttpClient::Send takes its request shared.
+inline std::shared_ptr<HttpRequest> Shared(HttpRequest request) {
+  return std::make_shared<HttpRequest>(std::move(request));
+}
 
 inline HttpResponse Response(int status, std::vector<Header> headers = {}, std::string body = "") {
   HttpResponse response;
@@ -30,8 +36,9 @@ inline HttpResponse Response(int status, std::vector<Header> headers = {}, std::
 class ScriptedClient final : public HttpClient {
  public:
   explicit ScriptedClient(std::deque<absl::StatusOr<HttpResponse>> script = {}) : script_(std::move(script)) {}
-  void Send(HttpRequest request, HttpDone done) override {
-    requests.push_back(request);
+  void Send(std::shared_ptr<HttpRequest> request, HttpDone done) override {
+    // A copy: the request goes on to be changed by a later attempt.
+    requests.push_back(*request);
     absl::StatusOr<HttpResponse> result = Response(200);
     if (!script_.empty()) {
       result = std::move(script_.front());

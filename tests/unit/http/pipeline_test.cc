@@ -23,6 +23,7 @@ using ::partner::http::testing::FakeTimer;
 using ::partner::http::testing::FakeTokenSource;
 using ::partner::http::testing::Response;
 using ::partner::http::testing::ScriptedClient;
+using ::partner::http::testing::Shared;
 using ::partner::testing::IsOk;
 using ::partner::testing::StatusIs;
 using ::testing::ElementsAre;
@@ -44,7 +45,7 @@ std::optional<std::string> FindHeader(const HttpRequest& request, absl::string_v
 
 absl::StatusOr<HttpResponse> SendNow(HttpClient& client, HttpRequest request) {
   std::optional<absl::StatusOr<HttpResponse>> result;
-  client.Send(std::move(request), [&result](absl::StatusOr<HttpResponse> r) { result = std::move(r); });
+  client.Send(Shared(std::move(request)), [&result](absl::StatusOr<HttpResponse> r) { result = std::move(r); });
   EXPECT_TRUE(result.has_value()) << "fakes complete inline";
   return result.has_value() ? *std::move(result) : absl::InternalError("not completed");
 }

@@ -16,6 +16,7 @@ namespace {
 
 using ::partner::http::testing::FakeTimer;
 using ::partner::http::testing::ScriptedClient;
+using ::partner::http::testing::Shared;
 using ::partner::testing::IsOk;
 using ::partner::testing::StatusIs;
 using ::testing::ElementsAre;
@@ -31,7 +32,7 @@ struct Harness {
   // Sends and reports whether `done` ran (synchronously or later through the timer).
   std::shared_ptr<std::optional<absl::StatusOr<HttpResponse>>> Send(HttpRequest request) {
     auto result = std::make_shared<std::optional<absl::StatusOr<HttpResponse>>>();
-    policy.Send(std::move(request), [result](absl::StatusOr<HttpResponse> r) { *result = std::move(r); });
+    policy.Send(Shared(std::move(request)), [result](absl::StatusOr<HttpResponse> r) { *result = std::move(r); });
     return result;
   }
 

@@ -18,6 +18,7 @@ namespace {
 using ::partner::http::testing::FakeTimer;
 using ::partner::http::testing::Response;
 using ::partner::http::testing::ScriptedClient;
+using ::partner::http::testing::Shared;
 using ::partner::testing::IsOk;
 using ::partner::testing::StatusIs;
 using ::testing::ElementsAre;
@@ -43,7 +44,7 @@ struct Harness {
 
   std::optional<absl::StatusOr<HttpResponse>> Send(HttpRequest request) {
     std::optional<absl::StatusOr<HttpResponse>> result;
-    policy.Send(std::move(request), [&result](absl::StatusOr<HttpResponse> r) { result = std::move(r); });
+    policy.Send(Shared(std::move(request)), [&result](absl::StatusOr<HttpResponse> r) { result = std::move(r); });
     return result;
   }
 
@@ -199,7 +200,7 @@ TEST(RetryPolicyTest, CancelDuringTheWaitCompletesWithCancelled) {
   std::shared_ptr<CancelToken> cancel = request.cancel;
   int calls = 0;
   absl::StatusOr<HttpResponse> result;
-  harness.policy.Send(std::move(request), [&](absl::StatusOr<HttpResponse> r) {
+  harness.policy.Send(Shared(std::move(request)), [&](absl::StatusOr<HttpResponse> r) {
     ++calls;
     result = std::move(r);
   });
@@ -224,7 +225,7 @@ TEST(RetryPolicyTest, AlreadyCancelledCallSendsNothing) {
 TEST(RetryPolicyTest, TimerShutdownDuringTheWaitCompletesWithCancelled) {
   Harness harness({Response(503), Response(200)}, Harness::Pinned(), /*auto_fire=*/false);
   std::optional<absl::StatusOr<HttpResponse>> result;
-  harness.policy.Send(Get(), [&](absl::StatusOr<HttpResponse> r) { result = std::move(r); });
+  harness.policy.Send(Shared(Get()), [&](absl::StatusOr<HttpResponse> r) { result = std::move(r); });
   harness.timer->Fire(absl::CancelledError("timer shut down"));
   ASSERT_TRUE(result.has_value());
   EXPECT_THAT(result->status(), StatusIs(absl::StatusCode::kCancelled));

@@ -17,8 +17,8 @@ namespace partner::upstream::testing {
 
 class FakeHttpClient : public http::HttpClient {
  public:
-  void Send(http::HttpRequest request, http::HttpDone done) override {
-    requests.push_back(std::move(request));
+  void Send(std::shared_ptr<http::HttpRequest> request, http::HttpDone done) override {
+    requests.push_back(*request);
     if (responses.empty()) {
       done(absl::InternalError("no scripted response"));
       return;
@@ -43,8 +43,8 @@ class FakeHttpClient : public http::HttpClient {
 // Holds an HttpClient's done callbacks until the test completes them, for asynchronous paths.
 class DeferredHttpClient : public http::HttpClient {
  public:
-  void Send(http::HttpRequest request, http::HttpDone done) override {
-    requests.push_back(std::move(request));
+  void Send(std::shared_ptr<http::HttpRequest> request, http::HttpDone done) override {
+    requests.push_back(*request);
     pending.push_back(std::move(done));
   }
   std::vector<http::HttpRequest> requests;
