@@ -1,7 +1,6 @@
 #include "tests/reliability/harness.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <netinet/in.h>
@@ -21,27 +20,6 @@
 #include "absl/strings/str_split.h"
 
 namespace partner::reliability {
-
-TempDir::TempDir() {
-  char tmpl[] = "/tmp/partner-reliability-XXXXXX";
-  path_ = ::mkdtemp(tmpl);
-}
-
-TempDir::~TempDir() {
-  if (DIR* dir = ::opendir(path_.c_str()); dir != nullptr) {
-    while (dirent* entry = ::readdir(dir)) {
-      const std::string name = entry->d_name;
-      if (name != "." && name != "..") ::unlink(Path(name).c_str());
-    }
-    ::closedir(dir);
-  }
-  ::rmdir(path_.c_str());
-}
-
-std::string TempDir::Write(const std::string& name, const std::string& content) const {
-  std::ofstream(Path(name), std::ios::binary) << content;
-  return Path(name);
-}
 
 absl::StatusOr<TestEmulator> StartEmulator(const TempDir& dir, emulator::EmulatorOptions options) {
   options.https = true;

@@ -15,22 +15,11 @@
 #include "partner/v1/customer_service.grpc.pb.h"
 #include "partner/v1/subscription_service.grpc.pb.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace partner::reliability {
 
-// A private directory removed (with its files) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string Write(const std::string& name, const std::string& content) const;
-  std::string Path(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using ::partner::testing::TempDir;
 
 // An HTTPS emulator in process. The CA file is written into `dir`.
 struct TestEmulator {

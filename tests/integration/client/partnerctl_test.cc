@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 
 namespace partner::testing {
 namespace {
@@ -390,12 +391,6 @@ TEST_F(PartnerctlTest, TargetFromEnvironmentAndHelpEverywhere) {
   EXPECT_THAT(sub_help.out, HasSubstr("Example"));
 }
 
-std::string WriteFile(const std::string& name, const std::string& content) {
-  const std::string path = ::testing::TempDir() + "/" + name;
-  std::ofstream(path) << content;
-  return path;
-}
-
 // The sandbox answers a six-item batch before a killed partnerctl's signal lands, so a batch
 // interrupted midway needs a slow upstream: a standalone emulator whose every answer takes 100 ms,
 // behind a gateway running one item at a time. Killed as the first item is reported, the batch
@@ -403,8 +398,8 @@ std::string WriteFile(const std::string& name, const std::string& content) {
 class PartnerctlSlowUpstreamTest : public PartnerctlTest {
  protected:
   void SetUp() override {
-    const std::string dir = ::testing::TempDir() + "/partnerctl-slow-upstream";
-    ASSERT_EQ(RunCommand("/bin/mkdir", {"-p", dir}).exit_code, 0);
+    const std::string& dir = dir_.path();
+    ASSERT_FALSE(dir.empty()) << "no temporary directory";
     emulator_ = std::make_unique<Subprocess>(
         PARTNER_EMULATOR_BINARY,
         std::vector<std::string>{"--listen", "127.0.0.1:0", "--https", "--ca_out", dir + "/ca.pem",
@@ -436,6 +431,7 @@ class PartnerctlSlowUpstreamTest : public PartnerctlTest {
     StartGateway({"--config", config});
   }
 
+  TempDir dir_;
   std::unique_ptr<Subprocess> emulator_;
 };
 
@@ -448,7 +444,7 @@ TEST_F(PartnerctlSlowUpstreamTest, BatchInterruptedMidwayThenRerunDoesEveryItemO
       csv += customer_ + "," + subscription_ + "," + upn + "," + role + "\n";
     }
   }
-  const std::string file = WriteFile("partnerctl-batch.csv", csv);
+  const std::string file = dir_.Write("batch.csv", csv);
 
   {  // Interrupted as soon as the first item is reported.
     Subprocess first(PARTNERCTL_BINARY, {"--target", target_, "--output", "json", "roles",
@@ -500,8 +496,8 @@ TEST_F(PartnerctlTest, BatchFromJsonLinesWithAFailedItemExitsSix) {
            R"(","principal":{"userPrincipalName":")" + user +
            R"("},"role":{"roleName":"Reader"}})" + "\n";
   };
-  const std::string file =
-      WriteFile("partnerctl-batch.jsonl", item(upn) + item("ghost@fabrikamtoys.onmicrosoft.com"));
+  TempDir temp;
+  const std::string file = temp.Write("batch.jsonl", item(upn) + item("ghost@fabrikamtoys.onmicrosoft.com"));
   CommandResult r = Ctl({"roles", "batch-assign", "--file", file});
   EXPECT_EQ(r.exit_code, 6) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("ERROR_REASON_PRINCIPAL_NOT_FOUND"));
@@ -511,8 +507,9 @@ TEST_F(PartnerctlTest, BatchFromJsonLinesWithAFailedItemExitsSix) {
 // A gateway that authenticates callers (not the sandbox): the token flags and exit code 4.
 // Admission comes before any upstream call, so the default upstreams are never reached.
 TEST(PartnerctlAuthTest, TokenFlagsAndPermissionErrorsExitFour) {
-  const std::string dir = ::testing::TempDir() + "/partnerctl-auth";
-  ASSERT_EQ(RunCommand("/bin/mkdir", {"-p", dir}).exit_code, 0);
+  TempDir temp;
+  const std::string& dir = temp.path();
+  ASSERT_FALSE(dir.empty()) << "no temporary directory";
   auto write = [&](const std::string& name, const std::string& content) {
     std::ofstream(dir + "/" + name) << content;
     return dir + "/" + name;

@@ -25,45 +25,18 @@
 #include "gtest/gtest.h"
 #include "partner/v1/customer_service.grpc.pb.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/unit/api/test_certificates.h"
 
 namespace partner {
 namespace {
 
+using ::partner::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
 constexpr char kTenant[] = "0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10";
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/partner-gateway-it-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    for (const std::string& f : files_) ::unlink(f.c_str());
-    ::rmdir(path_.c_str());
-  }
-  std::string Write(const std::string& name, const std::string& content) {
-    const std::string file = path_ + "/" + name;
-    FILE* f = std::fopen(file.c_str(), "wb");
-    std::fwrite(content.data(), 1, content.size(), f);
-    std::fclose(f);
-    files_.push_back(file);
-    return file;
-  }
-  std::string Path(const std::string& name) {
-    files_.push_back(path_ + "/" + name);
-    return files_.back();
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  std::vector<std::string> files_;
-};
 
 std::string HttpGet(int port, const std::string& path) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
