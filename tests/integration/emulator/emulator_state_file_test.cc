@@ -3,7 +3,6 @@
 // holds an entry that does not fit, or was made against other seeded data stops the start with an
 // error naming it and is left as it was.
 #include <stdio.h>
-#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -23,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/emulator/emulator_client.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace partner::testing {
 namespace {
@@ -45,14 +45,8 @@ std::string ReadFile(const std::string& path) {
 class StateFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/partner-emulator-state-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    path_ = absl::StrCat(dir_, "/state.json");
-  }
-  void TearDown() override {
-    emu_.reset();
-    std::filesystem::remove_all(dir_);
+    ASSERT_FALSE(dir_.path().empty()) << "no temporary directory";
+    path_ = dir_.Path("state.json");
   }
 
   emulator::EmulatorOptions Options(std::uint64_t seed = 1, int customers = 60) const {
@@ -103,7 +97,7 @@ class StateFileTest : public ::testing::Test {
   }
   std::vector<std::string> DirectoryEntries() const {
     std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(dir_)) names.push_back(entry.path().filename().string());
+    for (const auto& entry : std::filesystem::directory_iterator(dir_.path())) names.push_back(entry.path().filename().string());
     return names;
   }
   // A state file holding one created user and one assignment, as JSON to damage.
@@ -116,7 +110,8 @@ class StateFileTest : public ::testing::Test {
   }
   void WriteFile(const std::string& contents) const { std::ofstream(path_, std::ios::binary) << contents; }
 
-  std::string dir_;
+  // Declared before emu_, so that it is removed after the emulator that writes into it has stopped.
+  TempDir dir_;
   std::string path_;
   std::unique_ptr<emulator::Emulator> emu_;
   emulator::Customer customer_;
@@ -182,7 +177,7 @@ TEST_F(StateFileTest, AMissingFileStartsFreshAndIsWrittenAtOnce) {
 }
 
 TEST_F(StateFileTest, AnUnwritablePathStopsTheStart) {
-  path_ = absl::StrCat(dir_, "/no-such-directory/state.json");
+  path_ = dir_.Path("no-such-directory/state.json");
   absl::Status started = Restart(Options());
   EXPECT_FALSE(started.ok());
   EXPECT_THAT(std::string(started.message()), HasSubstr(path_));

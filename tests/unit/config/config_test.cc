@@ -1,21 +1,20 @@
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/config/load_config.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 
 namespace partner::config {
 namespace {
 
 using ::partner::testing::IsOk;
 using ::partner::testing::StatusIs;
+using ::partner::testing::TempDir;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -23,32 +22,8 @@ using ::testing::Not;
 constexpr char kTenant[] = "0f3e6a51-7c1b-4c53-9b6d-2a4f7e1d9c10";
 constexpr char kApp[] = "5b2d8c71-1e4a-4f0b-8d3c-6a9e0b7f1c22";
 
-class TempFiles {
- public:
-  TempFiles() {
-    char tmpl[] = "/tmp/partner-config-test-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-  }
-  ~TempFiles() {
-    for (const std::string& f : files_) std::remove(f.c_str());
-    ::rmdir(dir_.c_str());
-  }
-  std::string Write(const std::string& name, const std::string& content) {
-    const std::string path = dir_ + "/" + name;
-    FILE* f = std::fopen(path.c_str(), "wb");
-    std::fwrite(content.data(), 1, content.size(), f);
-    std::fclose(f);
-    files_.push_back(path);
-    return path;
-  }
-
- private:
-  std::string dir_;
-  std::vector<std::string> files_;
-};
-
 // A config that passes validation when the files exist: production shape, secret in a file.
-v1::GatewayConfig ValidConfig(TempFiles& files) {
+v1::GatewayConfig ValidConfig(const TempDir& files) {
   v1::GatewayConfig config;
   config.add_listen_addresses("127.0.0.1:0");
   config.set_partner_tenant_id(kTenant);
@@ -74,7 +49,7 @@ TEST(ConfigTest, ExamplePublicCloudConfigParsesAndValidatesOnceItsFilesExist) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("tls.cert_file"), HasSubstr("page_token_key_file"))));
 
-  TempFiles files;
+  TempDir files;
   config->mutable_tls()->set_cert_file(files.Write("tls.crt", "pem"));
   config->mutable_tls()->set_key_file(files.Write("tls.key", "pem"));
   config->mutable_tls()->set_client_ca_file(files.Write("ca.crt", "pem"));
@@ -102,7 +77,7 @@ TEST(ConfigTest, InlineSecretIsRefusedNamingTheField) {
   absl::StatusOr<v1::GatewayConfig> config = ParseConfigText(
       R"pb(credential { client_secret: "hunter2" })pb");
   ASSERT_THAT(config.status(), IsOk());
-  TempFiles files;
+  TempDir files;
   v1::GatewayConfig valid = ValidConfig(files);
   valid.mutable_credential()->set_client_secret("hunter2");
   absl::Status status = ValidateConfig(valid, {});
@@ -113,7 +88,7 @@ TEST(ConfigTest, InlineSecretIsRefusedNamingTheField) {
 }
 
 TEST(ConfigTest, PlainHttpUpstreamIsRefusedOutsideTheSandbox) {
-  TempFiles files;
+  TempDir files;
   v1::GatewayConfig config = ValidConfig(files);
   config.mutable_upstreams()->set_arm_url("http://127.0.0.1:8080");
   EXPECT_THAT(ValidateConfig(config, {}),
@@ -126,7 +101,7 @@ TEST(ConfigTest, PlainHttpUpstreamIsRefusedOutsideTheSandbox) {
 }
 
 TEST(ConfigTest, UpstreamThreadsDefaultToOnePerCoreUpToFourAndMustBePositive) {
-  TempFiles files;
+  TempDir files;
   v1::GatewayConfig config = ValidConfig(files);
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
   EXPECT_EQ(config.limits().upstream_threads(), std::clamp(cores, 1, 4));
@@ -136,7 +111,7 @@ TEST(ConfigTest, UpstreamThreadsDefaultToOnePerCoreUpToFourAndMustBePositive) {
 }
 
 TEST(ConfigTest, MissingCertificateFileIsRefusedNamingFieldAndPath) {
-  TempFiles files;
+  TempDir files;
   v1::GatewayConfig config = ValidConfig(files);
   config.mutable_credential()->mutable_certificate()->set_certificate_file("/nonexistent/app.crt");
   config.mutable_credential()->mutable_certificate()->set_private_key_file(files.Write("k", "pem"));
@@ -147,7 +122,7 @@ TEST(ConfigTest, MissingCertificateFileIsRefusedNamingFieldAndPath) {
 }
 
 TEST(ConfigTest, ValidConfigPasses) {
-  TempFiles files;
+  TempDir files;
   EXPECT_THAT(ValidateConfig(ValidConfig(files), {}), IsOk());
 }
 
@@ -172,7 +147,7 @@ TEST(ConfigTest, CloudPresetsFillUrlsAndScopes) {
 }
 
 TEST(ConfigTest, NonLoopbackPlaintextAndUnauthenticatedCallersAreRefused) {
-  TempFiles files;
+  TempDir files;
   v1::GatewayConfig config = ValidConfig(files);
   config.set_listen_addresses(0, "0.0.0.0:50051");
   config.mutable_callers()->set_allow_unauthenticated(true);
@@ -184,7 +159,7 @@ TEST(ConfigTest, NonLoopbackPlaintextAndUnauthenticatedCallersAreRefused) {
 // Whoever reaches the listener can write x-forwarded-client-cert: trusting it is only safe when
 // nothing but the pod's own sidecar can connect (plaintext on loopback).
 TEST(ConfigTest, ForwardedClientCertIsTrustedOnlyBehindALocalSidecar) {
-  TempFiles files;
+  TempDir files;
   v1::GatewayConfig config = ValidConfig(files);
   config.mutable_callers()->set_trust_forwarded_client_cert(true);
   EXPECT_THAT(ValidateConfig(config, {}), IsOk());
@@ -199,7 +174,7 @@ TEST(ConfigTest, ForwardedClientCertIsTrustedOnlyBehindALocalSidecar) {
 }
 
 TEST(ConfigTest, BadIdsAndPermissionsAreNamed) {
-  TempFiles files;
+  TempDir files;
   v1::GatewayConfig config = ValidConfig(files);
   config.set_app_id("not-a-guid");
   v1::Caller* caller = config.mutable_callers()->add_callers();
@@ -233,7 +208,7 @@ TEST(ConfigTest, OverridesReplaceListenAndAdmin) {
 }
 
 TEST(ConfigTest, HealthListenAddressIsOptionalAndAcceptedOnItsOwnPort) {
-  TempFiles files;
+  TempDir files;
   v1::GatewayConfig config = ValidConfig(files);
   EXPECT_THAT(ValidateConfig(config, {}), IsOk());
   // Plaintext on every interface is what kubelet needs, even while the API requires TLS.
@@ -244,7 +219,7 @@ TEST(ConfigTest, HealthListenAddressIsOptionalAndAcceptedOnItsOwnPort) {
 }
 
 TEST(ConfigTest, MalformedHealthListenAddressIsRefusedNamingTheField) {
-  TempFiles files;
+  TempDir files;
   v1::GatewayConfig config = ValidConfig(files);
   for (const char* bad : {"50052", "host:", ":50052", "h:99999", "[::1]50052"}) {
     config.set_health_listen_address(bad);
@@ -256,7 +231,7 @@ TEST(ConfigTest, MalformedHealthListenAddressIsRefusedNamingTheField) {
 }
 
 TEST(ConfigTest, HealthListenAddressSharingAnotherListenersPortIsRefused) {
-  TempFiles files;
+  TempDir files;
   v1::GatewayConfig config = ValidConfig(files);
   config.clear_listen_addresses();
   config.add_listen_addresses("127.0.0.1:50051");
