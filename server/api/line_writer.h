@@ -1,7 +1,7 @@
 // The gateway's own log lines (one per finished RPC, one per upstream attempt), gathered and
-// written in batches. Written one write(2) each, they cost two system calls per RPC: about 13 us
-// of the gateway's CPU per GetCustomer at 1 500/s on the 2-core bench machine, where a system
-// call is expensive (perf; bench/README). A batch is written once it is full or when Flush() runs; the
+// written in batches. Written one write(2) each, they cost two system calls per RPC: about 13 us of
+// the gateway's CPU per GetCustomer at 1 500/s on the 2-core bench machine, where a system call is
+// expensive (perf; bench/README). A batch is written once it is full or when Flush() runs; the
 // gateway flushes from its admin loop every 50 ms and at exit, so a crash loses at most the lines
 // of the last period. Library logs and fatal messages do not come through here: they stay
 // unbuffered on stderr.
