@@ -2,13 +2,10 @@
 
 #include <grpcpp/security/auth_context.h>
 
-#include <cstdint>
-#include <cstdio>
 
-#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "server/common/request_id.h"
 #include "server/ops/error_reason.h"
 
 namespace partner::api {
@@ -32,17 +29,6 @@ bool IsPlainId(absl::string_view id) {
 }
 
 }  // namespace
-
-std::string NewRequestId() {
-  // Uniqueness, not secrecy, is what a request id needs: a per-thread generator seeded from the
-  // OS, not OpenSSL's locked DRBG and a 16-argument format (1 % of the gateway's CPU per call).
-  thread_local absl::BitGen random;
-  const std::uint64_t high = absl::Uniform<std::uint64_t>(random);
-  const std::uint64_t low = absl::Uniform<std::uint64_t>(random);
-  // RFC 4122 section 4.4: version 4 in the high nibble of the third group, variant 10xx after it.
-  return absl::StrFormat("%08x-%04x-4%03x-%04x-%012x", high >> 32, (high >> 16) & 0xffff, high & 0x0fff,
-                         0x8000 | ((low >> 48) & 0x3fff), low & 0xffffffffffffULL);
-}
 
 auth::PresentedCredentials PresentedFrom(const grpc::CallbackServerContext& context) {
   auth::PresentedCredentials presented;

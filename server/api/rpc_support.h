@@ -45,9 +45,6 @@ auth::PresentedCredentials PresentedFrom(const grpc::CallbackServerContext& cont
 // when it is short and plain, else a new one) and a fresh cancellation.
 ops::OpContext MakeOpContext(const grpc::CallbackServerContext& context, absl::Duration default_deadline);
 
-// A new random request id (UUID text).
-std::string NewRequestId();
-
 // Wraps `done` so that a list response's raw paging state leaves as an opaque page token bound
 // to `binding`.
 template <class Response>

@@ -16,9 +16,6 @@ namespace partner::http {
 // Replaces every header named `name` (any case) with one `name: value`.
 void SetHeader(std::vector<Header>& headers, absl::string_view name, std::string value);
 
-// A random (version 4) GUID, lower-case, as Microsoft's request-id headers expect.
-std::string NewRequestId();
-
 // MS-RequestId and x-ms-client-request-id: one fresh id per logical call, which the upstream
 // services echo and log, so one id follows a call through all its retries. MS-CorrelationId and
 // x-ms-correlation-request-id: the incoming RPC's correlation id.

@@ -238,12 +238,5 @@ TEST(HeaderPoliciesTest, SetHeaderReplacesAnyCaseVariant) {
   EXPECT_THAT(headers, ElementsAre(Pair("Accept", "json"), Pair("User-Agent", "partner-gateway/1")));
 }
 
-TEST(HeaderPoliciesTest, RequestIdsAreFreshGuids) {
-  const std::string a = NewRequestId();
-  const std::string b = NewRequestId();
-  EXPECT_NE(a, b);
-  EXPECT_THAT(a, MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
-}
-
 }  // namespace
 }  // namespace partner::http
