@@ -28,7 +28,7 @@ absl::Status AuditUnavailable(absl::string_view what) {
 
 std::string FormatAuditRecord(const AuditRecord& r) {
   JsonLine line;
-  line.String("time", absl::FormatTime(absl::RFC3339_full, r.time, absl::UTCTimeZone()))
+  line.Time("time", r.time)
       .String("caller", r.caller)
       .String("method", r.method)
       .String("requestId", r.request_id)

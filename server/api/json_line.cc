@@ -1,6 +1,7 @@
 #include "server/api/json_line.h"
 
-#include <cmath>
+#include <cstdint>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -109,13 +110,53 @@ JsonLine& JsonLine::Integer(absl::string_view name, std::int64_t value) {
 
 JsonLine& JsonLine::Milliseconds(absl::string_view name, absl::Duration value) {
   Name(name);
-  const double milliseconds = absl::ToDoubleMilliseconds(value);
   // JSON has no infinity: an infinite duration is written as null.
-  if (std::isfinite(milliseconds)) {
-    absl::StrAppendFormat(&out_, "%.3f", milliseconds);
-  } else {
+  if (value == absl::InfiniteDuration() || value == -absl::InfiniteDuration()) {
     out_ += "null";
+    return *this;
   }
+  // Whole microseconds, rounded half away from zero, written as milliseconds with three decimals
+  // by hand: absl::StrAppendFormat's "%.3f" cost more than the rest of the request-log line.
+  const absl::Duration magnitude = value < absl::ZeroDuration() ? -value : value;
+  const std::int64_t microseconds = absl::ToInt64Microseconds(magnitude + absl::Nanoseconds(500));
+  if (value < absl::ZeroDuration() && microseconds != 0) out_.push_back('-');
+  absl::StrAppend(&out_, microseconds / 1000);
+  const int fraction = static_cast<int>(microseconds % 1000);
+  const char decimals[] = {'.', static_cast<char>('0' + fraction / 100), static_cast<char>('0' + fraction / 10 % 10),
+                           static_cast<char>('0' + fraction % 10)};
+  out_.append(decimals, sizeof decimals);
+  return *this;
+}
+
+JsonLine& JsonLine::Time(absl::string_view name, absl::Time value) {
+  Name(name);
+  if (value == absl::InfiniteFuture() || value == absl::InfinitePast()) {
+    AppendJsonString(out_, absl::FormatTime(absl::RFC3339_full, value, absl::UTCTimeZone()));
+    return *this;
+  }
+  // The calendar part changes once a second, so each thread keeps the last one it wrote: through
+  // absl::FormatTime the time field was a third of a request-log line's cost (callgrind).
+  thread_local std::int64_t cached_second = std::numeric_limits<std::int64_t>::min();
+  thread_local std::string cached_calendar;
+  const std::int64_t second = absl::ToUnixSeconds(value);
+  if (second != cached_second) {
+    cached_calendar = absl::FormatTime("%Y-%m-%d%ET%H:%M:%S", value, absl::UTCTimeZone());
+    cached_second = second;
+  }
+  out_.push_back('"');
+  out_ += cached_calendar;
+  std::int64_t nanoseconds = absl::ToInt64Nanoseconds(value - absl::FromUnixSeconds(second));
+  if (nanoseconds != 0) {
+    char fraction[10] = {'.'};
+    int digits = 9;
+    while (nanoseconds % 10 == 0) {
+      nanoseconds /= 10;
+      --digits;
+    }
+    for (int at = digits; at >= 1; --at, nanoseconds /= 10) fraction[at] = static_cast<char>('0' + nanoseconds % 10);
+    out_.append(fraction, static_cast<std::size_t>(digits) + 1);
+  }
+  out_ += "+00:00\"";
   return *this;
 }
 

@@ -21,6 +21,10 @@ class JsonLine {
   JsonLine& Integer(absl::string_view name, std::int64_t value);
   // A duration as a number of milliseconds with microsecond precision.
   JsonLine& Milliseconds(absl::string_view name, absl::Duration value);
+  // A point in time as RFC 3339 text in UTC, as absl::RFC3339_full writes it
+  // ("2026-12-02T11:05:01.1234+00:00": fractional seconds to the nanosecond, trailing zeros
+  // dropped).
+  JsonLine& Time(absl::string_view name, absl::Time value);
 
   // The object, without a line break.
   std::string Finish() &&;

@@ -19,7 +19,7 @@ std::optional<std::string> ThrottledLibraryLog::Admit(absl::string_view library,
   }
   last_ = now;
   JsonLine line;
-  line.String("time", absl::FormatTime(absl::RFC3339_full, now, absl::UTCTimeZone()))
+  line.Time("time", now)
       .String("level", level)
       .String("msg", library)
       .String("detail", message)

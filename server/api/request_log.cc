@@ -8,7 +8,7 @@ namespace partner::api {
 
 std::string FormatRequestLogEntry(const RequestLogEntry& e) {
   JsonLine line;
-  line.String("time", absl::FormatTime(absl::RFC3339_full, e.time, absl::UTCTimeZone()))
+  line.Time("time", e.time)
       .String("level", e.code == "OK" ? "info" : "warning")
       .String("msg", "rpc")
       .String("method", e.method)

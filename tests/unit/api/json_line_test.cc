@@ -3,6 +3,8 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -27,6 +29,49 @@ TEST(JsonLineTest, AnInfiniteDurationIsNull) {
   JsonLine line;
   line.Milliseconds("latencyMs", absl::InfiniteDuration());
   EXPECT_EQ(std::move(line).Finish(), R"({"latencyMs":null})");
+}
+
+TEST(JsonLineTest, MillisecondsAreRoundedToTheMicrosecond) {
+  const std::pair<absl::Duration, std::string> cases[] = {
+      {absl::ZeroDuration(), "0.000"},
+      {absl::Nanoseconds(499), "0.000"},
+      {absl::Nanoseconds(500), "0.001"},
+      {absl::Microseconds(1), "0.001"},
+      {absl::Microseconds(1999) + absl::Nanoseconds(700), "2.000"},
+      {absl::Milliseconds(12) + absl::Microseconds(45), "12.045"},
+      {absl::Seconds(90061), "90061000.000"},
+      {-absl::Microseconds(2500), "-2.500"},
+      {-absl::Nanoseconds(400), "0.000"},
+  };
+  for (const auto& [duration, text] : cases) {
+    JsonLine line;
+    line.Milliseconds("ms", duration);
+    EXPECT_EQ(std::move(line).Finish(), absl::StrCat(R"({"ms":)", text, "}")) << duration;
+  }
+}
+
+TEST(JsonLineTest, TimesReadAsAbslWritesRfc3339InUtc) {
+  // The same second twice and seconds apart, with every length of fraction: each thread keeps the
+  // calendar part of the last second it wrote.
+  const absl::Time base = absl::FromUnixSeconds(1700000000);
+  const absl::Time cases[] = {base,
+                              base + absl::Nanoseconds(1),
+                              base + absl::Nanoseconds(120),
+                              base + absl::Milliseconds(5),
+                              base + absl::Nanoseconds(999999999),
+                              base + absl::Seconds(1),
+                              base - absl::Nanoseconds(1),
+                              base + absl::Hours(24 * 366) + absl::Microseconds(123456),
+                              absl::FromUnixSeconds(-1) + absl::Milliseconds(250),
+                              absl::UnixEpoch(),
+                              absl::InfiniteFuture(),
+                              absl::InfinitePast()};
+  for (const absl::Time time : cases) {
+    JsonLine line;
+    line.Time("time", time);
+    EXPECT_EQ(nlohmann::json::parse(std::move(line).Finish())["time"],
+              absl::FormatTime(absl::RFC3339_full, time, absl::UTCTimeZone()));
+  }
 }
 
 TEST(JsonLineTest, EscapedTextReadsBackUnchanged) {
