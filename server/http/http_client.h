@@ -14,6 +14,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -36,6 +37,14 @@ class CancelToken {
   std::vector<absl::AnyInvocable<void()>> callbacks_ ABSL_GUARDED_BY(mu_);
 };
 
+// The headers an upstream service reads a logical call's request id and the incoming RPC's
+// correlation id from: each Microsoft service names its own, so the upstream client that knows the
+// service chooses them. An empty name: that id is not sent.
+struct IdHeaderNames {
+  absl::string_view request_id;
+  absl::string_view correlation_id;
+};
+
 struct HttpRequest {
   std::string method = "GET";
   std::string url;  // absolute; built only from validated, percent-encoded parts
@@ -53,8 +62,11 @@ struct HttpRequest {
   std::string token_scope;
   // Logical operation name for logs and metrics ("pc.list_customers").
   std::string operation;
-  // One per incoming RPC; sent as MS-CorrelationId / x-ms-correlation-request-id and logged.
+  // One per incoming RPC; sent under id_headers.correlation_id and logged.
   std::string correlation_id;
+  IdHeaderNames id_headers;
+  // One per logical call, set by the request-id policy; sent under id_headers.request_id, logged.
+  std::string request_id;
   std::size_t max_response_bytes = 8 * 1024 * 1024;
   // 1-based attempt of the logical call, set by the retry policy for the policies below it.
   int attempt = 1;

@@ -173,7 +173,8 @@ http::HttpRequest ArmClient::NewRequest(std::string method, std::string operatio
       subscription.has_value() ? absl::StrCat(family, *subscription) : absl::StrCat(family, "tenant:", tenant);
   return JsonRequest({.method = std::move(method), .url = std::move(url), .operation = std::move(operation),
                       .token_tenant = std::move(tenant), .token_scope = options_.arm_scope,
-                      .rate_limit_keys = {std::move(rate_limit_key)}});
+                      .rate_limit_keys = {std::move(rate_limit_key)},
+                      .id_headers = kArmIdHeaders});
 }
 
 template <class T>

@@ -77,6 +77,7 @@ http::HttpRequest JsonRequest(RequestSpec spec) {
   request.token_scope = std::move(spec.token_scope);
   request.operation = std::move(spec.operation);
   request.rate_limit_keys = std::move(spec.rate_limit_keys);
+  request.id_headers = spec.id_headers;
   return request;
 }
 

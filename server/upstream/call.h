@@ -33,6 +33,12 @@ struct UpstreamOptions {
   std::string partner_tenant_id;
 };
 
+// The id headers each service reads (CONTRACTS.md §2.2, §5.1, §6.3). Graph has no correlation
+// header of its own.
+inline constexpr http::IdHeaderNames kPartnerCenterIdHeaders{"MS-RequestId", "MS-CorrelationId"};
+inline constexpr http::IdHeaderNames kArmIdHeaders{"x-ms-client-request-id", "x-ms-correlation-request-id"};
+inline constexpr http::IdHeaderNames kGraphIdHeaders{"client-request-id", ""};
+
 // What a client decides about a request; JsonRequest adds what every upstream call has in common.
 struct RequestSpec {
   std::string method = "GET";
@@ -41,6 +47,7 @@ struct RequestSpec {
   std::string token_tenant;
   std::string token_scope;
   std::vector<std::string> rate_limit_keys;  // the service's throttling units (CONTRACTS.md)
+  http::IdHeaderNames id_headers;
 };
 
 // `spec` as an http::HttpRequest that accepts JSON ("Accept: application/json").

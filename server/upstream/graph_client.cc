@@ -142,7 +142,8 @@ http::HttpRequest GraphClient::NewRequest(std::string method, std::string operat
   std::string rate_limit_key = absl::StrCat("graph/", tenant);
   return JsonRequest({.method = std::move(method), .url = std::move(url), .operation = std::move(operation),
                       .token_tenant = std::move(tenant), .token_scope = options_.graph_scope,
-                      .rate_limit_keys = {std::move(rate_limit_key)}});
+                      .rate_limit_keys = {std::move(rate_limit_key)},
+                      .id_headers = kGraphIdHeaders});
 }
 
 ops::OpTask<absl::StatusOr<User>> GraphClient::GetUser(const ops::OpContext& ctx, std::string tenant,

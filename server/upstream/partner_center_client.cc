@@ -236,7 +236,8 @@ http::HttpRequest PartnerCenterClient::NewRequest(std::string operation, std::st
   }
   return JsonRequest({.url = std::move(url), .operation = std::move(operation),
                       .token_tenant = options_.partner_tenant_id, .token_scope = options_.partner_center_scope,
-                      .rate_limit_keys = std::move(rate_limit_keys)});
+                      .rate_limit_keys = std::move(rate_limit_keys),
+                      .id_headers = kPartnerCenterIdHeaders});
 }
 
 ops::OpTask<absl::StatusOr<ops::pc::CustomerPage>> PartnerCenterClient::ListCustomers(const ops::OpContext& ctx,

@@ -242,6 +242,8 @@ absl::StatusOr<http::HttpRequest> TokenProvider::BuildRequest(const Key& key) {
   request.deadline = Now() + options_.request_timeout;
   request.idempotent = false;
   request.operation = "token";
+  // The request id goes where MSAL sends its own, for the identity platform's traces.
+  request.id_headers.request_id = "client-request-id";
   AddField(request.body, "grant_type", "client_credentials");
   AddField(request.body, "client_id", options_.app_id);
   AddField(request.body, "scope", scope);

@@ -114,6 +114,8 @@ TEST_F(TokenProviderTest, SecretRequestIsAFormPostToTheTenantsTokenEndpoint) {
   EXPECT_FALSE(request.idempotent);
   EXPECT_EQ(request.token_scope, "") << "a token request must not itself ask for a bearer token";
   EXPECT_EQ(request.operation, "token");
+  EXPECT_EQ(request.id_headers.request_id, "client-request-id");
+  EXPECT_EQ(request.id_headers.correlation_id, "");
   EXPECT_EQ(request.body,
             "grant_type=client_credentials&client_id=0d7e2f4a-91c3-4b6e-8a55-3f1e9c2b7d60"
             "&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/http/bearer_token_policy.h"
@@ -31,6 +33,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::MatchesRegex;
 using ::testing::Not;
+using ::testing::Optional;
 using ::testing::Pair;
 
 std::optional<std::string> FindHeader(const HttpRequest& request, absl::string_view name) {
@@ -55,6 +58,7 @@ HttpRequest CustomerGet() {
   request.url = "https://api.partnercenter.microsoft.com/v1/customers/c1?sig=SECRET_QUERY";
   request.operation = "pc.get_customer";
   request.correlation_id = "corr-1";
+  request.id_headers = {"MS-RequestId", "MS-CorrelationId"};
   request.token_tenant = "partner-tenant";
   request.token_scope = "https://api.partnercenter.microsoft.com/.default";
   return request;
@@ -90,14 +94,37 @@ TEST(PipelineTest, OneRequestIdPerCallSharedByItsRetries) {
   const std::optional<std::string> first = FindHeader(sent[0], "MS-RequestId");
   ASSERT_TRUE(first.has_value());
   EXPECT_THAT(*first, MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
-  EXPECT_EQ(FindHeader(sent[0], "x-ms-client-request-id"), first);
   EXPECT_EQ(FindHeader(sent[1], "MS-RequestId"), first);
   EXPECT_NE(FindHeader(sent[2], "MS-RequestId"), first);
   for (const HttpRequest& request : sent) {
     EXPECT_EQ(FindHeader(request, "MS-CorrelationId"), "corr-1");
-    EXPECT_EQ(FindHeader(request, "x-ms-correlation-request-id"), "corr-1");
+    EXPECT_EQ(FindHeader(request, "x-ms-client-request-id"), std::nullopt) << "ARM's name, not this service's";
+    EXPECT_EQ(FindHeader(request, "x-ms-correlation-request-id"), std::nullopt);
     EXPECT_EQ(FindHeader(request, "User-Agent"), "partner-gateway/1.2.3");
     EXPECT_EQ(FindHeader(request, "Authorization"), "Bearer token-1");
+  }
+}
+
+TEST(PipelineTest, IdsGoUnderTheNamesTheRequestGives) {
+  Pipeline pipeline({Response(200), Response(200)});
+  HttpRequest graph = CustomerGet();
+  graph.id_headers = {"client-request-id", ""};
+  ASSERT_THAT(SendNow(*pipeline.client, std::move(graph)).status(), IsOk());
+  HttpRequest unnamed = CustomerGet();
+  unnamed.id_headers = {};
+  ASSERT_THAT(SendNow(*pipeline.client, std::move(unnamed)).status(), IsOk());
+  const std::vector<HttpRequest>& sent = pipeline.transport->requests;
+  ASSERT_EQ(sent.size(), 2U);
+  EXPECT_THAT(FindHeader(sent[0], "client-request-id"),
+              Optional(MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")));
+  for (const HttpRequest& request : sent) {
+    EXPECT_EQ(FindHeader(request, "MS-RequestId"), std::nullopt);
+    EXPECT_EQ(FindHeader(request, "MS-CorrelationId"), std::nullopt) << "the correlation id goes nowhere unnamed";
+  }
+  EXPECT_EQ(FindHeader(sent[1], "client-request-id"), std::nullopt);
+  ASSERT_EQ(pipeline.log.size(), 2U);
+  for (const std::string& line : pipeline.log) {
+    EXPECT_THAT(line, MatchesRegex(".*\"request_id\":\"[0-9a-f-]{36}\".*")) << "logged whether sent or not";
   }
 }
 
@@ -187,13 +214,38 @@ TEST(LoggingPolicyTest, NeverLogsAuthorizationOrQuery) {
   HttpRequest request = CustomerGet();
   request.url = "https://graph.microsoft.com/v1.0/users?$filter=SECRET_FILTER#SECRET_FRAGMENT";
   request.headers.emplace_back("Authorization", "Bearer SECRET_TOKEN");
-  request.headers.emplace_back("MS-RequestId", "rid-1");
+  request.request_id = "rid-1";
   EXPECT_THAT(SendNow(policy, std::move(request)).status(), IsOk());
   ASSERT_EQ(log.size(), 1U);
   EXPECT_THAT(log[0], Not(HasSubstr("SECRET")));
   EXPECT_THAT(log[0], HasSubstr("\"path\":\"/v1.0/users\""));
   EXPECT_THAT(log[0], HasSubstr("\"request_id\":\"rid-1\""));
   EXPECT_EQ(FindHeader(next->requests[0], "Authorization"), "Bearer SECRET_TOKEN");
+}
+
+TEST(LoggingPolicyTest, LogsTheLatencyInTenthsOfAMillisecond) {
+  // Answers 30 ms after it is sent a request.
+  class SlowClient final : public HttpClient {
+   public:
+    void Send(std::shared_ptr<HttpRequest>, HttpDone done) override {
+      absl::SleepFor(absl::Milliseconds(30));
+      done(Response(200));
+    }
+  };
+  std::vector<std::string> log;
+  LoggingPolicy policy([&log](absl::string_view line) { log.emplace_back(line); }, nullptr,
+                       std::make_shared<SlowClient>());
+  ASSERT_THAT(SendNow(policy, CustomerGet()).status(), IsOk());
+  ASSERT_EQ(log.size(), 1U);
+  const std::size_t at = log[0].find("\"latency_ms\":");
+  ASSERT_NE(at, std::string::npos) << log[0];
+  const std::string value = log[0].substr(at + 13, log[0].size() - at - 14);
+  EXPECT_THAT(value, MatchesRegex("[0-9]+\\.[0-9]")) << log[0];
+  double milliseconds = 0;
+  ASSERT_TRUE(absl::SimpleAtod(value, &milliseconds));
+  EXPECT_GE(milliseconds, 30.0);
+  EXPECT_LT(milliseconds, 30000.0);
+  EXPECT_EQ(log[0].back(), '}');
 }
 
 TEST(PipelineTest, LogsTransportFailuresByCodeOnly) {

@@ -163,6 +163,8 @@ TEST_F(ArmClientTest, ListSubscriptionsFollowsEveryPageWithTheCustomerTenantToke
   for (const http::HttpRequest& r : http_->requests) {
     EXPECT_EQ(r.token_tenant, "8c3f61a2-4d9b-4e7a-b2c1-95e0d7f3a418");
     EXPECT_EQ(r.token_scope, "https://management.azure.com/.default");
+    EXPECT_EQ(r.id_headers.request_id, "x-ms-client-request-id") << "CONTRACTS.md 5.1";
+    EXPECT_EQ(r.id_headers.correlation_id, "x-ms-correlation-request-id");
   }
 }
 

@@ -67,6 +67,8 @@ TEST_F(GraphClientTest, GetUserByIdOrUpn) {
   EXPECT_EQ(r.url, "https://graph.example/v1.0/users/61f0b8d3-2a4c-4e97-8b15-c3d9e7a0f248");
   EXPECT_EQ(r.token_tenant, "customer-tenant");
   EXPECT_EQ(r.token_scope, "https://graph.microsoft.com/.default");
+  EXPECT_EQ(r.id_headers.request_id, "client-request-id") << "CONTRACTS.md 6.3";
+  EXPECT_EQ(r.id_headers.correlation_id, "") << "Graph reads no correlation header";
 
   http_->Respond(200, kUser);
   ASSERT_THAT(Run(client_->GetUser(ctx_, "t", "nina_contoso.com#EXT#@fabrikamtoys.onmicrosoft.com")), IsOk());

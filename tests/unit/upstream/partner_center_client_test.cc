@@ -149,6 +149,8 @@ TEST_F(PartnerCenterClientTest, ListCustomersFirstPageAndNextPage) {
   EXPECT_EQ(first.token_tenant, "partner-tenant");
   EXPECT_EQ(first.token_scope, "https://api.partnercenter.microsoft.com/.default");
   EXPECT_EQ(first.correlation_id, "corr-7");
+  EXPECT_EQ(first.id_headers.request_id, "MS-RequestId") << "CONTRACTS.md 2.2";
+  EXPECT_EQ(first.id_headers.correlation_id, "MS-CorrelationId");
   EXPECT_EQ(first.operation, "pc.list_customers");
 
   http_->Respond(200, kLastPage);
