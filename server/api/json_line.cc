@@ -5,78 +5,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "server/common/json_string.h"
 
 namespace partner::api {
-namespace {
-
-// The length of the well-formed UTF-8 sequence that starts at text[at] (RFC 3629: no overlong
-// forms, no surrogates, nothing above U+10FFFF), or 0 when none starts there.
-std::size_t Utf8SequenceLength(absl::string_view text, std::size_t at) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(at);
-  std::size_t length = 0;
-  unsigned char second_min = 0x80;
-  unsigned char second_max = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) second_min = 0xA0;
-    if (lead == 0xED) second_max = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) second_min = 0x90;
-    if (lead == 0xF4) second_max = 0x8F;
-  } else {
-    return 0;
-  }
-  if (at + length > text.size() || byte(at + 1) < second_min || byte(at + 1) > second_max) return 0;
-  for (std::size_t i = at + 2; i < at + length; ++i) {
-    if ((byte(i) & 0xC0) != 0x80) return 0;
-  }
-  return length;
-}
-
-// `text` as a JSON string literal, quotes included.
-void AppendJsonString(std::string& out, absl::string_view text) {
-  out.push_back('"');
-  // Runs that need nothing done are appended whole.
-  std::size_t plain_from = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-      ++i;
-      continue;
-    }
-    if (c >= 0x80) {
-      if (const std::size_t length = Utf8SequenceLength(text, i); length != 0) {
-        i += length;
-        continue;
-      }
-    }
-    out.append(text.data() + plain_from, i - plain_from);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out += "\xEF\xBF\xBD";  // U+FFFD for a byte that starts no well-formed sequence
-        }
-    }
-    plain_from = ++i;
-  }
-  out.append(text.data() + plain_from, text.size() - plain_from);
-  out.push_back('"');
-}
-
-}  // namespace
 
 // Room for a whole request-log line, so it is not reallocated field by field.
 JsonLine::JsonLine() {

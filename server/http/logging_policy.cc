@@ -6,35 +6,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "server/common/json_string.h"
 #include "server/http/url_parts.h"
 
 namespace partner::http {
 namespace {
-
-// Runs of characters that need no escape are appended whole: one log line per upstream request
-// made this a per-character push_back loop, 2 % of the gateway's instructions.
-void AppendJsonString(std::string& out, absl::string_view text) {
-  out.push_back('"');
-  std::size_t plain_from = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) continue;
-    out.append(text.data() + plain_from, i - plain_from);
-    plain_from = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: absl::StrAppendFormat(&out, "\\u%04x", c);
-    }
-  }
-  out.append(text.data() + plain_from, text.size() - plain_from);
-  out.push_back('"');
-}
 
 void AppendField(std::string& out, absl::string_view name, absl::string_view value) {
   absl::StrAppend(&out, ",\"", name, "\":");

@@ -1,0 +1,19 @@
+// JSON string literals for the gateway's own log lines (request log, audit log, upstream log).
+// Any thread; no state.
+#ifndef PARTNER_SERVER_COMMON_JSON_STRING_H_
+#define PARTNER_SERVER_COMMON_JSON_STRING_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace partner {
+
+// Appends `text` as a JSON string literal, quotes included. Quotes, backslashes and control
+// characters are escaped, and each byte that starts no well-formed UTF-8 sequence becomes U+FFFD,
+// so no caller- or upstream-supplied text can make a line invalid or get it dropped.
+void AppendJsonString(std::string& out, absl::string_view text);
+
+}  // namespace partner
+
+#endif  // PARTNER_SERVER_COMMON_JSON_STRING_H_
