@@ -2,7 +2,6 @@
 
 #include <grpcpp/security/auth_context.h>
 
-
 #include "absl/strings/ascii.h"
 #include "absl/time/clock.h"
 #include "server/common/request_id.h"

@@ -36,7 +36,7 @@ std::size_t Utf8SequenceLength(absl::string_view text, std::size_t at) {
 
 // Whether none of the eight bytes in `word` needs a look of its own: each is printable ASCII
 // other than '"' and '\\'. Log fields are mostly such text, and checking eight bytes at once
-// halved the escaping's instructions (callgrind).
+// took about two fifths off the escaping's instructions (callgrind).
 bool AllPlain(std::uint64_t word) {
   constexpr std::uint64_t kOnes = 0x0101010101010101;
   constexpr std::uint64_t kHighBits = 0x8080808080808080;
