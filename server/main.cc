@@ -304,6 +304,7 @@ int main(int argc, char** argv) {
       !ticking.ok()) {
     return Refuse(ticking);
   }
+  metrics.AddCollector([&log_lines] { return log_lines.RenderMetrics(); });
   absl::StatusOr<std::unique_ptr<partner::UpstreamStack>> upstream =
       partner::UpstreamStack::Build(config, write_log_line);
   if (!upstream.ok()) return Refuse(upstream.status());

@@ -8,7 +8,9 @@
 #ifndef PARTNER_SERVER_API_LINE_WRITER_H_
 #define PARTNER_SERVER_API_LINE_WRITER_H_
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -30,8 +32,15 @@ class BatchedLineWriter {
   // their Write() calls took the lock. A Write that fills the batch writes it, so a slow reader
   // slows the writers as it did when each line was written at once.
   void Write(absl::string_view line);
-  // Any thread: writes what has been gathered. A write error drops the batch, as stdio would.
+  // Any thread: writes what has been gathered. A write error drops the rest of the batch, as
+  // stdio would, and counts its lines.
   void Flush();
+
+  // Lines lost to write errors so far (a full disk, a closed stderr): a gap in the logs can then
+  // be told from a quiet gateway.
+  std::uint64_t dropped_lines() const { return dropped_lines_.load(std::memory_order_relaxed); }
+  // dropped_lines() as Prometheus exposition text, for the admin port's /metrics.
+  std::string RenderMetrics() const;
 
  private:
   const int fd_;
@@ -41,6 +50,7 @@ class BatchedLineWriter {
   std::string being_written_ ABSL_GUARDED_BY(writing_);
   absl::Mutex mu_ ABSL_ACQUIRED_AFTER(writing_);
   std::string gathered_ ABSL_GUARDED_BY(mu_);
+  std::atomic<std::uint64_t> dropped_lines_ = 0;
 };
 
 }  // namespace partner::api

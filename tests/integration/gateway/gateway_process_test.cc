@@ -179,7 +179,9 @@ TEST(GatewayProcessTest, ServesHealthAndAdminFromAConfigThenDrainsOnSigterm) {
   EXPECT_EQ(HealthStatus(listening.target), 1);
   EXPECT_THAT(HttpGet(admin, "/readyz"), StartsWith("HTTP/1.0 200"));
   EXPECT_THAT(HttpGet(admin, "/healthz"), StartsWith("HTTP/1.0 200"));
-  EXPECT_THAT(HttpGet(admin, "/metrics"), HasSubstr("# TYPE partner_gateway_rpcs_total counter"));
+  const std::string metrics = HttpGet(admin, "/metrics");
+  EXPECT_THAT(metrics, HasSubstr("# TYPE partner_gateway_rpcs_total counter"));
+  EXPECT_THAT(metrics, HasSubstr("\npartner_gateway_log_lines_dropped_total 0\n"));
   gateway.Signal(SIGTERM);
   const testing::CommandResult result = gateway.Wait();
   EXPECT_EQ(result.exit_code, 0);

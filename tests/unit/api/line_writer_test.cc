@@ -1,5 +1,6 @@
 #include "server/api/line_writer.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@ namespace partner::api {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 // A file in memory standing in for stderr; Contents() reads everything written so far.
@@ -72,6 +74,39 @@ TEST(BatchedLineWriterTest, FlushesWhenDestroyed) {
     writer.Write("last words");
   }
   EXPECT_EQ(file.Contents(), "last words\n");
+}
+
+TEST(BatchedLineWriterTest, CountsTheLinesAFailedWriteLoses) {
+  const int full = ::open("/dev/full", O_WRONLY | O_CLOEXEC);  // every write fails with ENOSPC
+  ASSERT_GE(full, 0);
+  BatchedLineWriter writer(full);
+  writer.Write("one");
+  writer.Write("two");
+  writer.Write("three");
+  EXPECT_EQ(writer.dropped_lines(), 0u) << "nothing is lost before a write is tried";
+  writer.Flush();
+  EXPECT_EQ(writer.dropped_lines(), 3u);
+  writer.Write("four");
+  writer.Flush();
+  EXPECT_EQ(writer.dropped_lines(), 4u);
+  EXPECT_THAT(writer.RenderMetrics(), HasSubstr("\npartner_gateway_log_lines_dropped_total 4\n"));
+  EXPECT_THAT(writer.RenderMetrics(), HasSubstr("# TYPE partner_gateway_log_lines_dropped_total counter\n"));
+  ::close(full);
+}
+
+TEST(BatchedLineWriterTest, ALineCutShortByAFailedWriteCountsAsLost) {
+  // A one-page pipe that nobody reads: the batch's first write takes 4 096 bytes, the next fails.
+  int ends[2];
+  ASSERT_EQ(::pipe2(ends, O_NONBLOCK | O_CLOEXEC), 0);
+  ASSERT_EQ(::fcntl(ends[1], F_SETPIPE_SZ, 4096), 4096);
+  {
+    BatchedLineWriter writer(ends[1]);
+    for (int i = 0; i < 60; ++i) writer.Write(std::string(99, 'x'));  // 100 bytes with the newline
+    writer.Flush();
+    EXPECT_EQ(writer.dropped_lines(), 20u) << "40 whole lines fit; the 41st was cut at byte 4 096";
+  }
+  ::close(ends[0]);
+  ::close(ends[1]);
 }
 
 // RPCs finish on gRPC's threads and upstream attempts on the transport's, all at once.
