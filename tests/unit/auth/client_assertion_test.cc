@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
 #include "tests/unit/auth/test_rsa_certificate.h"
 
 namespace partner::auth {
@@ -157,7 +158,8 @@ TEST_F(ClientAssertionTest, DefaultLifetimeIsTenMinutes) {
 }
 
 TEST_F(ClientAssertionTest, OneFileWithCertificateAndKeyLoads) {
-  const std::string both = testing::WriteTempFile("both.pem", files_->cert_pem + files_->key_pem);
+  const testing::TempDir dir;
+  const std::string both = dir.Write("both.pem", files_->cert_pem + files_->key_pem);
   EXPECT_THAT(Certificate::Load(both, both), IsOk());
 }
 
@@ -169,7 +171,8 @@ TEST_F(ClientAssertionTest, MissingFileIsNamed) {
 }
 
 TEST_F(ClientAssertionTest, FileWithoutPemIsNamed) {
-  const std::string garbage = testing::WriteTempFile("garbage.pem", "not a certificate\n");
+  const testing::TempDir dir;
+  const std::string garbage = dir.Write("garbage.pem", "not a certificate\n");
   EXPECT_THAT(Certificate::Load(garbage, files_->key_file),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("certificate file \"" + garbage)));
   EXPECT_THAT(Certificate::Load(files_->cert_file, garbage),
@@ -188,8 +191,9 @@ TEST_F(ClientAssertionTest, KeyOfAnotherCertificateIsRefused) {
 
 TEST_F(ClientAssertionTest, NonRsaKeyIsRefused) {
   const testing::TestPki pki = testing::MakeTestPki();
-  const std::string cert = testing::WriteTempFile("ec_cert.pem", pki.client.cert_pem);
-  const std::string key = testing::WriteTempFile("ec_key.pem", pki.client.key_pem);
+  const testing::TempDir dir;
+  const std::string cert = dir.Write("ec_cert.pem", pki.client.cert_pem);
+  const std::string key = dir.Write("ec_key.pem", pki.client.key_pem);
   EXPECT_THAT(Certificate::Load(cert, key),
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::AllOf(HasSubstr("RSA"), HasSubstr(key))));
 }
