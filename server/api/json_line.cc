@@ -46,16 +46,7 @@ JsonLine& JsonLine::Milliseconds(absl::string_view name, absl::Duration value) {
     out_ += "null";
     return *this;
   }
-  // Whole microseconds, rounded half away from zero, written as milliseconds with three decimals
-  // by hand: absl::StrAppendFormat's "%.3f" cost more than the rest of the request-log line.
-  const absl::Duration magnitude = value < absl::ZeroDuration() ? -value : value;
-  const std::int64_t microseconds = absl::ToInt64Microseconds(magnitude + absl::Nanoseconds(500));
-  if (value < absl::ZeroDuration() && microseconds != 0) out_.push_back('-');
-  absl::StrAppend(&out_, microseconds / 1000);
-  const int fraction = static_cast<int>(microseconds % 1000);
-  const char decimals[] = {'.', static_cast<char>('0' + fraction / 100), static_cast<char>('0' + fraction / 10 % 10),
-                           static_cast<char>('0' + fraction % 10)};
-  out_.append(decimals, sizeof decimals);
+  AppendMilliseconds(out_, value, 3);
   return *this;
 }
 

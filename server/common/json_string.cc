@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
+
 namespace partner {
 namespace {
 
@@ -93,6 +95,21 @@ void AppendJsonString(std::string& out, absl::string_view text) {
   }
   out.append(text.data() + plain_from, text.size() - plain_from);
   out.push_back('"');
+}
+
+void AppendMilliseconds(std::string& out, absl::Duration value, int decimals) {
+  std::int64_t scale = 1;
+  for (int i = 0; i < decimals; ++i) scale *= 10;
+  const absl::Duration unit = absl::Milliseconds(1) / scale;
+  absl::Duration remainder;
+  const std::int64_t units = absl::IDivDuration(absl::AbsDuration(value) + unit / 2, unit, &remainder);
+  if (value < absl::ZeroDuration() && units != 0) out.push_back('-');
+  absl::StrAppend(&out, units / scale);
+  if (decimals == 0) return;
+  char fraction[7] = {'.'};
+  std::int64_t rest = units % scale;
+  for (int at = decimals; at >= 1; --at, rest /= 10) fraction[at] = static_cast<char>('0' + rest % 10);
+  out.append(fraction, static_cast<std::size_t>(decimals) + 1);
 }
 
 }  // namespace partner

@@ -1,6 +1,6 @@
 #include "server/http/logging_policy.h"
 
-#include <cstdint>
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -90,12 +90,10 @@ void LoggingPolicy::Send(std::shared_ptr<HttpRequest> request, HttpDone done) {
       absl::StrAppend(&line, ",\"status\":0,\"error\":\"", absl::StatusCodeToString(result.status().code()), "\"");
     }
     const absl::Duration latency = absl::Now() - start;
-    // Tenths of a millisecond, rounded, written by hand: "%.1f" through absl::StrAppendFormat
-    // cost more instructions than the rest of the line (callgrind). The wall clock can step
-    // back; a line then says 0.0 rather than a negative latency.
-    const absl::Duration logged = latency < absl::ZeroDuration() ? absl::ZeroDuration() : latency;
-    const std::int64_t tenths = absl::ToInt64Microseconds(logged + absl::Microseconds(50)) / 100;
-    absl::StrAppend(&line, ",\"latency_ms\":", tenths / 10, ".", tenths % 10, "}");
+    // The wall clock can step back; a line then says 0.0 rather than a negative latency.
+    line += ",\"latency_ms\":";
+    AppendMilliseconds(line, std::max(latency, absl::ZeroDuration()), 1);
+    line.push_back('}');
     shared->sink(line);
     if (shared->metrics != nullptr) shared->metrics->Record(request->operation, request->attempt, result, latency);
     done(std::move(result));

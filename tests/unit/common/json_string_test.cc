@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -61,6 +62,32 @@ TEST(JsonStringTest, BytesThatStartNoWellFormedSequenceBecomeReplacementCharacte
   EXPECT_EQ(nlohmann::json::parse(Literal("\xC0\xAF")), replacement + replacement) << "overlong '/'";
   EXPECT_EQ(nlohmann::json::parse(Literal("\xED\xA0\x80")), replacement + replacement + replacement)
       << "UTF-16 surrogate";
+}
+
+TEST(JsonStringTest, MillisecondsAreRoundedHalfAwayFromZeroToTheDecimalsAsked) {
+  const struct {
+    absl::Duration value;
+    int decimals;
+    std::string text;
+  } cases[] = {
+      {absl::ZeroDuration(), 3, "0.000"},
+      {absl::Nanoseconds(499), 3, "0.000"},
+      {absl::Nanoseconds(500), 3, "0.001"},
+      {absl::Milliseconds(12) + absl::Microseconds(45), 3, "12.045"},
+      {-absl::Microseconds(2500), 3, "-2.500"},
+      {-absl::Nanoseconds(400), 3, "0.000"},
+      {absl::Seconds(90061), 3, "90061000.000"},
+      {absl::Microseconds(49), 1, "0.0"},
+      {absl::Microseconds(50), 1, "0.1"},
+      {absl::Milliseconds(30) + absl::Microseconds(960), 1, "31.0"},
+      {absl::Microseconds(1500), 0, "2"},
+      {absl::Nanoseconds(1234567), 6, "1.234567"},
+  };
+  for (const auto& c : cases) {
+    std::string out = "x";
+    AppendMilliseconds(out, c.value, c.decimals);
+    EXPECT_EQ(out, "x" + c.text) << c.value << " at " << c.decimals;
+  }
 }
 
 }  // namespace
