@@ -11,6 +11,9 @@
 namespace partner::http {
 namespace {
 
+// The fewest buckets worth a sweep: below this the map costs nothing worth reclaiming.
+constexpr std::size_t kFewestBucketsToDrop = 1024;
+
 const BucketRate* RateFor(const RateLimits& limits, absl::string_view key) {
   auto it = limits.find(key.substr(0, key.find('/')));
   return it == limits.end() || it->second.per_second <= 0 ? nullptr : &it->second;
@@ -26,10 +29,25 @@ struct Waiting {
 }  // namespace
 
 RateLimitPolicy::RateLimitPolicy(RateLimits limits, std::shared_ptr<Timer> timer, std::shared_ptr<HttpClient> next)
-    : limits_(std::move(limits)), timer_(std::move(timer)), next_(std::move(next)) {}
+    : limits_(std::move(limits)), timer_(std::move(timer)), next_(std::move(next)), drop_full_at_(kFewestBucketsToDrop) {}
+
+std::size_t RateLimitPolicy::BucketsForTest() {
+  absl::MutexLock lock(&mu_);
+  return buckets_.size();
+}
+
+void RateLimitPolicy::DropFullBuckets(absl::Time now) {
+  absl::erase_if(buckets_, [&](const auto& entry) {
+    const BucketRate* rate = RateFor(limits_, entry.first);
+    const Bucket& bucket = entry.second;
+    return rate == nullptr || bucket.tokens + absl::ToDoubleSeconds(now - bucket.updated) * rate->per_second >= rate->burst;
+  });
+  drop_full_at_ = std::max(kFewestBucketsToDrop, 2 * buckets_.size());
+}
 
 absl::Duration RateLimitPolicy::Reserve(const HttpRequest& request, absl::Time now) {
   absl::MutexLock lock(&mu_);
+  if (buckets_.size() >= drop_full_at_) DropFullBuckets(now);
   absl::Duration wait = absl::ZeroDuration();
   for (const std::string& key : request.rate_limit_keys) {
     const BucketRate* rate = RateFor(limits_, key);
@@ -50,9 +68,11 @@ absl::Duration RateLimitPolicy::Reserve(const HttpRequest& request, absl::Time n
 void RateLimitPolicy::Release(const HttpRequest& request) {
   absl::MutexLock lock(&mu_);
   for (const std::string& key : request.rate_limit_keys) {
-    if (const BucketRate* rate = RateFor(limits_, key)) {
-      Bucket& bucket = buckets_[key];
-      bucket.tokens = std::min(rate->burst, bucket.tokens + 1);
+    const BucketRate* rate = RateFor(limits_, key);
+    auto bucket = buckets_.find(key);
+    // A dropped bucket was full: there is nothing to give back.
+    if (rate != nullptr && bucket != buckets_.end()) {
+      bucket->second.tokens = std::min(rate->burst, bucket->second.tokens + 1);
     }
   }
 }

@@ -5,6 +5,7 @@
 #ifndef PARTNER_SERVER_HTTP_RATE_LIMIT_POLICY_H_
 #define PARTNER_SERVER_HTTP_RATE_LIMIT_POLICY_H_
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
@@ -31,6 +32,9 @@ class RateLimitPolicy final : public HttpClient {
   RateLimitPolicy(RateLimits limits, std::shared_ptr<Timer> timer, std::shared_ptr<HttpClient> next);
   void Send(std::shared_ptr<HttpRequest> request, HttpDone done) override;
 
+  // Buckets currently kept.
+  std::size_t BucketsForTest();
+
  private:
   struct Bucket {
     double tokens = 0;
@@ -41,6 +45,10 @@ class RateLimitPolicy final : public HttpClient {
   // available (zero when all were). Reservations may drive a bucket negative: that is the queue.
   absl::Duration Reserve(const HttpRequest& request, absl::Time now);
   void Release(const HttpRequest& request);
+  // Drops the buckets that have refilled to their burst: such a bucket decides as an absent one
+  // does, so no request waits differently. Without it the map would keep an entry for every key
+  // ever called, every customer id a caller made up included.
+  void DropFullBuckets(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const RateLimits limits_;
   const std::shared_ptr<Timer> timer_;
@@ -50,6 +58,9 @@ class RateLimitPolicy final : public HttpClient {
   // its keys up, and with 2 000 customers an ordered map's compares of long shared prefixes cost
   // about 3 us per GetCustomer (perf).
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+  // The size at which the next DropFullBuckets runs: twice what the last one kept, so its cost,
+  // linear in the map, spreads over as many new keys and stays constant per request.
+  std::size_t drop_full_at_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace partner::http

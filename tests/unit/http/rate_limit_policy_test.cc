@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -111,6 +112,32 @@ TEST(RateLimitPolicyTest, CancellingAQueuedRequestCompletesItWithoutSending) {
   EXPECT_THAT(result->value().status(), StatusIs(absl::StatusCode::kCancelled));
   harness.timer->Fire();
   EXPECT_EQ(harness.next->requests.size(), 1u) << "a cancelled request is never sent";
+}
+
+TEST(RateLimitPolicyTest, BucketsOfKeysNoLongerCalledAreDropped) {
+  Harness harness({{"pc-customer", {10, 1}}});
+  // One call each for 20 000 customer ids, 1 ms apart: a bucket refills 100 ms after its call.
+  for (int i = 0; i < 20'000; ++i) {
+    ASSERT_TRUE(harness.Send(Keyed({absl::StrCat("pc-customer/c", i)}))->has_value());
+    harness.timer->now += absl::Milliseconds(1);
+  }
+  EXPECT_LE(harness.policy.BucketsForTest(), 1024u);
+}
+
+TEST(RateLimitPolicyTest, DroppingFullBucketsKeepsAThrottledKeysQueue) {
+  Harness harness({{"pc-customer", {1, 1}}});
+  harness.Send(Keyed({"pc-customer/busy"}));
+  harness.Send(Keyed({"pc-customer/busy"}));
+  harness.Send(Keyed({"pc-customer/busy"}));
+  harness.timer->now += absl::Milliseconds(500);
+  for (int i = 0; i < 5'000; ++i) harness.Send(Keyed({absl::StrCat("pc-customer/once", i)}));
+  harness.timer->now += absl::Seconds(1);
+  for (int i = 0; i < 5'000; ++i) harness.Send(Keyed({absl::StrCat("pc-customer/later", i)}));
+  ASSERT_LT(harness.policy.BucketsForTest(), 10'000u) << "the first 5 000 were dropped";
+
+  auto fourth = harness.Send(Keyed({"pc-customer/busy"}));
+  EXPECT_FALSE(fourth->has_value());
+  EXPECT_EQ(harness.timer->waits.back(), absl::Milliseconds(1500)) << "two queued, 1.5 s refilled";
 }
 
 }  // namespace
