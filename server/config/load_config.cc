@@ -9,7 +9,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -18,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "server/config/usable_cpus.h"
 
 namespace partner::config {
 namespace {
@@ -246,7 +246,7 @@ void ApplyDefaults(v1::GatewayConfig& config) {
   if (limits.batch_per_customer_concurrency() == 0) limits.set_batch_per_customer_concurrency(4);
   if (limits.max_concurrent_rpcs() == 0) limits.set_max_concurrent_rpcs(10000);
   if (limits.upstream_threads() == 0) {
-    limits.set_upstream_threads(static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u)));
+    limits.set_upstream_threads(static_cast<int>(std::clamp(UsableCpus(), 1u, 4u)));
   }
 
   v1::CacheOptions& caches = *config.mutable_caches();

@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/config/load_config.h"
+#include "server/config/usable_cpus.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -100,11 +101,11 @@ TEST(ConfigTest, PlainHttpUpstreamIsRefusedOutsideTheSandbox) {
   EXPECT_THAT(ValidateConfig(config, {.sandbox = true}), IsOk());
 }
 
-TEST(ConfigTest, UpstreamThreadsDefaultToOnePerCoreUpToFourAndMustBePositive) {
+TEST(ConfigTest, UpstreamThreadsDefaultToOnePerUsableCpuUpToFourAndMustBePositive) {
   TempDir files;
   v1::GatewayConfig config = ValidConfig(files);
-  const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  EXPECT_EQ(config.limits().upstream_threads(), std::clamp(cores, 1, 4));
+  const int cpus = static_cast<int>(UsableCpus());
+  EXPECT_EQ(config.limits().upstream_threads(), std::clamp(cpus, 1, 4));
   config.mutable_limits()->set_upstream_threads(-1);
   EXPECT_THAT(ValidateConfig(config, {}),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("limits.upstream_threads")));
