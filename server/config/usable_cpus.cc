@@ -20,7 +20,7 @@ namespace {
 
 std::optional<unsigned> WholeCpus(double quota_us, double period_us) {
   if (quota_us <= 0 || period_us <= 0) return std::nullopt;
-  // Rounded down, as a quota of 1.5 CPUs keeps two busy threads throttled a third of each period.
+  // Rounded down: under a quota of 1.5 CPUs, two busy threads are throttled a quarter of each period.
   return std::max(1u, static_cast<unsigned>(std::floor(quota_us / period_us)));
 }
 
