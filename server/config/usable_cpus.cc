@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -13,7 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
+#include "server/config/load_config.h"
 
 namespace partner::config {
 namespace {
@@ -22,14 +20,6 @@ std::optional<unsigned> WholeCpus(double quota_us, double period_us) {
   if (quota_us <= 0 || period_us <= 0) return std::nullopt;
   // Rounded down: under a quota of 1.5 CPUs, two busy threads are throttled a quarter of each period.
   return std::max(1u, static_cast<unsigned>(std::floor(quota_us / period_us)));
-}
-
-std::optional<std::string> ReadSmallFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // The cgroup itself and each ancestor up to the root, as paths below the mount.
@@ -77,7 +67,7 @@ unsigned CpusAllowedBy(absl::string_view proc_self_cgroup, const std::string& cg
     if (fields.size() != 3) continue;
     if (fields[0] == "0" && fields[1].empty()) {
       for (const std::string& path : SelfAndAncestors(fields[2])) {
-        if (std::optional<std::string> max = ReadSmallFile(cgroup_root + path + "/cpu.max")) {
+        if (absl::StatusOr<std::string> max = ReadFileToString(cgroup_root + path + "/cpu.max"); max.ok()) {
           lower_to(CpusOfCgroupV2Max(*max));
         }
       }
@@ -87,9 +77,9 @@ unsigned CpusAllowedBy(absl::string_view proc_self_cgroup, const std::string& cg
     if (std::find(controllers.begin(), controllers.end(), "cpu") == controllers.end()) continue;
     const std::string mount = cgroup_root + "/" + std::string(fields[1]);
     for (const std::string& path : SelfAndAncestors(fields[2])) {
-      std::optional<std::string> quota = ReadSmallFile(mount + path + "/cpu.cfs_quota_us");
-      std::optional<std::string> period = ReadSmallFile(mount + path + "/cpu.cfs_period_us");
-      if (quota.has_value() && period.has_value()) lower_to(CpusOfCgroupV1Quota(*quota, *period));
+      absl::StatusOr<std::string> quota = ReadFileToString(mount + path + "/cpu.cfs_quota_us");
+      absl::StatusOr<std::string> period = ReadFileToString(mount + path + "/cpu.cfs_period_us");
+      if (quota.ok() && period.ok()) lower_to(CpusOfCgroupV1Quota(*quota, *period));
     }
   }
   return cpus;
@@ -100,7 +90,7 @@ unsigned UsableCpus() {
   cpu_set_t mask;
   CPU_ZERO(&mask);
   if (sched_getaffinity(0, sizeof(mask), &mask) == 0) affinity_cpus = static_cast<unsigned>(CPU_COUNT(&mask));
-  return CpusAllowedBy(ReadSmallFile("/proc/self/cgroup").value_or(""), "/sys/fs/cgroup", affinity_cpus);
+  return CpusAllowedBy(ReadFileToString("/proc/self/cgroup").value_or(""), "/sys/fs/cgroup", affinity_cpus);
 }
 
 }  // namespace partner::config
