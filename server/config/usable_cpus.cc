@@ -16,10 +16,16 @@
 namespace partner::config {
 namespace {
 
-std::optional<unsigned> WholeCpus(double quota_us, double period_us) {
-  if (quota_us <= 0 || period_us <= 0) return std::nullopt;
+// Both cgroup versions state a quota as two decimal numbers of microseconds; "max" or -1 is none.
+std::optional<unsigned> WholeCpus(absl::string_view quota_us, absl::string_view period_us) {
+  double quota = 0;
+  double period = 0;
+  if (!absl::SimpleAtod(absl::StripAsciiWhitespace(quota_us), &quota) ||
+      !absl::SimpleAtod(absl::StripAsciiWhitespace(period_us), &period) || quota <= 0 || period <= 0) {
+    return std::nullopt;
+  }
   // Rounded down: under a quota of 1.5 CPUs, two busy threads are throttled a quarter of each period.
-  return std::max(1u, static_cast<unsigned>(std::floor(quota_us / period_us)));
+  return std::max(1u, static_cast<unsigned>(std::floor(quota / period)));
 }
 
 // The cgroup itself and each ancestor up to the root, as paths below the mount.
@@ -37,22 +43,12 @@ std::vector<std::string> SelfAndAncestors(absl::string_view path) {
 
 std::optional<unsigned> CpusOfCgroupV2Max(absl::string_view cpu_max) {
   std::vector<absl::string_view> fields = absl::StrSplit(absl::StripAsciiWhitespace(cpu_max), ' ', absl::SkipEmpty());
-  double quota = 0;
-  double period = 0;
-  if (fields.size() != 2 || !absl::SimpleAtod(fields[0], &quota) || !absl::SimpleAtod(fields[1], &period)) {
-    return std::nullopt;
-  }
-  return WholeCpus(quota, period);
+  if (fields.size() != 2) return std::nullopt;
+  return WholeCpus(fields[0], fields[1]);
 }
 
 std::optional<unsigned> CpusOfCgroupV1Quota(absl::string_view quota_us, absl::string_view period_us) {
-  double quota = 0;
-  double period = 0;
-  if (!absl::SimpleAtod(absl::StripAsciiWhitespace(quota_us), &quota) ||
-      !absl::SimpleAtod(absl::StripAsciiWhitespace(period_us), &period)) {
-    return std::nullopt;
-  }
-  return WholeCpus(quota, period);
+  return WholeCpus(quota_us, period_us);
 }
 
 unsigned CpusAllowedBy(absl::string_view proc_self_cgroup, const std::string& cgroup_root, unsigned affinity_cpus) {
