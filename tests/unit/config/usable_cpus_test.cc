@@ -14,9 +14,8 @@ using ::partner::testing::TempDir;
 
 // Writes `content` to ROOT/RELATIVE, making the folders on the way.
 void WriteUnder(const TempDir& root, const std::string& relative, const std::string& content) {
-  const std::filesystem::path path = std::filesystem::path(root.path()) / relative;
-  std::filesystem::create_directories(path.parent_path());
-  root.Write(std::filesystem::relative(path, root.path()).string(), content);
+  std::filesystem::create_directories(std::filesystem::path(root.Path(relative)).parent_path());
+  root.Write(relative, content);
 }
 
 TEST(UsableCpusTest, CgroupV2MaxGivesWholeCpusRoundedDownAndAtLeastOne) {
