@@ -31,6 +31,11 @@ struct Waiting {
 RateLimitPolicy::RateLimitPolicy(RateLimits limits, std::shared_ptr<Timer> timer, std::shared_ptr<HttpClient> next)
     : limits_(std::move(limits)), timer_(std::move(timer)), next_(std::move(next)), drop_full_at_(kFewestBucketsToDrop) {}
 
+double RateLimitPolicy::Bucket::TokensAt(const BucketRate& rate, absl::Time now) const {
+  if (updated == absl::Time()) return rate.burst;
+  return std::min(rate.burst, tokens + absl::ToDoubleSeconds(now - updated) * rate.per_second);
+}
+
 std::size_t RateLimitPolicy::BucketsForTest() {
   absl::MutexLock lock(&mu_);
   return buckets_.size();
@@ -40,7 +45,7 @@ void RateLimitPolicy::DropFullBuckets(absl::Time now) {
   absl::erase_if(buckets_, [&](const auto& entry) {
     const BucketRate* rate = RateFor(limits_, entry.first);
     const Bucket& bucket = entry.second;
-    return rate == nullptr || bucket.tokens + absl::ToDoubleSeconds(now - bucket.updated) * rate->per_second >= rate->burst;
+    return rate == nullptr || bucket.TokensAt(*rate, now) >= rate->burst;
   });
   drop_full_at_ = std::max(kFewestBucketsToDrop, 2 * buckets_.size());
 }
@@ -53,11 +58,7 @@ absl::Duration RateLimitPolicy::Reserve(const HttpRequest& request, absl::Time n
     const BucketRate* rate = RateFor(limits_, key);
     if (rate == nullptr) continue;
     Bucket& bucket = buckets_[key];
-    if (bucket.updated == absl::Time()) {
-      bucket.tokens = rate->burst;
-    } else {
-      bucket.tokens = std::min(rate->burst, bucket.tokens + absl::ToDoubleSeconds(now - bucket.updated) * rate->per_second);
-    }
+    bucket.tokens = bucket.TokensAt(*rate, now);
     bucket.updated = now;
     bucket.tokens -= 1;
     if (bucket.tokens < 0) wait = std::max(wait, absl::Seconds(-bucket.tokens / rate->per_second));

@@ -37,6 +37,10 @@ class RateLimitPolicy final : public HttpClient {
 
  private:
   struct Bucket {
+    // What the bucket holds at `now`: refilled since `updated`, up to the burst. A bucket never
+    // reserved from (`updated` unset) is full.
+    double TokensAt(const BucketRate& rate, absl::Time now) const;
+
     double tokens = 0;
     absl::Time updated;
   };
