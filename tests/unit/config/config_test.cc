@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
